@@ -1,0 +1,59 @@
+"""Talonario's application factory: `flask --app app run`, `gunicorn 'app:create_app()'`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_session import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from blueprints.account.views import bp as account_bp
+from blueprints.auth.views import bp as auth_bp
+from blueprints.dashboard.views import bp as dashboard_bp
+from blueprints.health.views import bp as health_bp
+from blueprints.organizations.views import bp as organizations_bp
+from core.cache import init_cache, redis_client
+from core.config import load_config
+from core.crypto import init_crypto
+from core.db import db, migrate
+from core.i18n import init_i18n
+from core.security import init_security
+from core.web import init_web
+
+BLUEPRINTS = (auth_bp, account_bp, dashboard_bp, organizations_bp, health_bp)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    # Where SQLite, generated secrets and the sandbox's state live unless configured otherwise.
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "TALONARIO_INSTANCE_PATH"
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    load_config(app, test_config)
+    db.init_app(app)
+    migrate.init_app(app, db)
+    init_cache(app)
+    init_crypto(app)
+    init_sessions(app)
+    init_security(app)
+    init_i18n(app)
+    init_web(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    return app
+
+
+def init_sessions(app: Flask) -> None:
+    """Server-side sessions in Redis when configured; Flask's signed cookie otherwise."""
+    if not app.config["REDIS_URL"]:
+        return
+    app.config.update(
+        SESSION_TYPE="redis",
+        SESSION_REDIS=redis_client(app.config["REDIS_URL"]),
+        SESSION_KEY_PREFIX=app.config["CACHE_KEY_PREFIX"] + "sessions:",
+    )
+    Session(app)

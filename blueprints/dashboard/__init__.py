@@ -1,0 +1,1 @@
+"""The home page: where the business stands and what to do next."""

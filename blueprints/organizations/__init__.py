@@ -1,0 +1,1 @@
+"""Organizations (taxpayers), memberships, invitations and switching between them."""

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import DateField, EmailField, Field, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from arca.codes import ISSUER_CONDITION_LABELS
+from blueprints.organizations.models import Role
+from blueprints.organizations.services import OrganizationDetails, parse_cuit
+from core.errors import ValidationFailed
+
+
+def role_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(Role.OWNER.value, str(_l("Dueño/a"))),
+        SelectChoice(Role.ADMIN.value, str(_l("Administrador/a"))),
+        SelectChoice(Role.ACCOUNTANT.value, str(_l("Contador/a (ver y exportar)"))),
+        SelectChoice(Role.MEMBER.value, str(_l("Integrante"))),
+    ]
+
+
+def valid_cuit(_form: FlaskForm, field: Field) -> None:
+    """Immediate feedback next to the field; the service checks again before saving."""
+    if field.data:
+        try:
+            parse_cuit(field.data)
+        except ValidationFailed as error:
+            raise ValidationError(error.message) from None
+
+
+def role_label(role: str) -> str:
+    return next((c.label for c in role_choices() if c.value == role), role)
+
+
+class OrganizationFieldsMixin:
+    cuit = StringField(
+        _l("CUIT"),
+        validators=[
+            DataRequired(_l("Escribí el CUIT del negocio.")),
+            Length(max=20),
+            valid_cuit,
+        ],
+        description=_l("11 dígitos, con o sin guiones: 30-71234567-1"),
+    )
+    legal_name = StringField(
+        _l("Razón social"),
+        validators=[DataRequired(_l("Escribí la razón social.")), Length(max=200)],
+    )
+    trade_name = StringField(_l("Nombre de fantasía"), validators=[Optional(), Length(max=200)])
+    iva_condition = SelectField(
+        _l("Condición frente al IVA"),
+        choices=[SelectChoice(key.value, label) for key, label in ISSUER_CONDITION_LABELS.items()],
+        validators=[DataRequired(_l("Elegí la condición frente al IVA."))],
+    )
+    iibb = StringField(_l("Ingresos Brutos (N.º)"), validators=[Optional(), Length(max=30)])
+    activity_start = DateField(
+        _l("Inicio de actividades"),
+        validators=[Optional()],
+        render_kw={"max": "2100-12-31"},
+    )
+    address = StringField(_l("Domicilio comercial"), validators=[Optional(), Length(max=300)])
+
+
+class OrganizationForm(OrganizationFieldsMixin, FlaskForm):
+    logo = FileField(
+        _l("Logo (PNG o JPEG, hasta 1 MB)"),
+        validators=[FileAllowed(["png", "jpg", "jpeg"], _l("El logo tiene que ser PNG o JPEG."))],
+    )
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(_l("Escribí el email de la persona a invitar.")),
+            Email(_l("Ese email no parece válido.")),
+            Length(max=254),
+        ],
+    )
+    role = SelectField(_l("Rol"), choices=role_choices, default=Role.MEMBER.value)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Rol"), choices=role_choices)
+
+
+class EmptyForm(FlaskForm):
+    """Buttons that post nothing but the CSRF token."""
+
+
+def details_from(form: OrganizationFieldsMixin) -> OrganizationDetails:
+    return OrganizationDetails(
+        cuit=form.cuit.data,
+        legal_name=form.legal_name.data,
+        trade_name=form.trade_name.data,
+        iva_condition=form.iva_condition.data,
+        iibb=form.iibb.data,
+        activity_start=form.activity_start.data,
+        address=form.address.data,
+    )

@@ -1,0 +1,321 @@
+"""Organizations and memberships. Every function here commits its own work or none of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arca.codes import IssuerCondition
+from arca.cuit import is_valid_cuit, normalize_cuit
+from blueprints.auth.models import User
+from blueprints.organizations.models import (
+    MANAGER_ROLES,
+    Membership,
+    MembershipStatus,
+    Organization,
+    Role,
+)
+from core.db import utcnow
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+
+LOGO_MAX_BYTES = 1024 * 1024
+LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class OrganizationDetails:
+    cuit: str
+    legal_name: str
+    iva_condition: str
+    trade_name: str | None = None
+    iibb: str | None = None
+    activity_start: dt.date | None = None
+    address: str | None = None
+
+
+def parse_cuit(value: str) -> str:
+    """The CUIT's 11 digits, or ValidationFailed saying exactly what is wrong with it."""
+    digits = normalize_cuit(value)
+    if not digits.isdigit() or len(digits) != 11:
+        raise ValidationFailed(_("El CUIT tiene que tener 11 dígitos."), field="cuit")
+    if not is_valid_cuit(digits):
+        raise ValidationFailed(
+            _("El CUIT %(cuit)s no es válido: el dígito verificador no coincide.", cuit=value),
+            field="cuit",
+        )
+    return digits
+
+
+def build_organization(details: OrganizationDetails) -> Organization:
+    organization = Organization()
+    apply_details(organization, details)
+    return organization
+
+
+def apply_details(organization: Organization, details: OrganizationDetails) -> None:
+    try:
+        condition = IssuerCondition(details.iva_condition)
+    except ValueError:
+        raise ValidationFailed(
+            _("Elegí una condición frente al IVA de la lista."), field="iva_condition"
+        ) from None
+    organization.cuit = parse_cuit(details.cuit)
+    organization.legal_name = details.legal_name.strip()
+    organization.trade_name = (details.trade_name or "").strip() or None
+    organization.iva_condition = condition
+    organization.iibb = (details.iibb or "").strip() or None
+    organization.activity_start = details.activity_start
+    organization.address = (details.address or "").strip() or None
+
+
+def ensure_cuit_free(session: Session, cuit: str, except_id: int | None = None) -> None:
+    query = select(Organization.id).where(Organization.cuit == cuit)
+    if except_id is not None:
+        query = query.where(Organization.id != except_id)
+    if session.scalar(query) is not None:
+        raise Conflict(
+            _(
+                "Ya hay una organización registrada con el CUIT %(cuit)s. "
+                "Pedile a su dueño/a que te invite.",
+                cuit=cuit,
+            ),
+            field="cuit",
+        )
+
+
+def add_owner(session: Session, organization: Organization, user: User) -> Membership:
+    membership = Membership(
+        organization=organization,
+        user=user,
+        email=user.email,
+        role=Role.OWNER,
+        status=MembershipStatus.ACTIVE,
+        accepted_at=utcnow(),
+    )
+    session.add(membership)
+    return membership
+
+
+def create_organization(session: Session, user: User, details: OrganizationDetails) -> Membership:
+    """A further organization for an existing user, who becomes its owner. Commits."""
+    organization = build_organization(details)
+    ensure_cuit_free(session, organization.cuit)
+    session.add(organization)
+    membership = add_owner(session, organization, user)
+    commit_or_conflict(session, field="cuit")
+    return membership
+
+
+def update_organization(
+    session: Session,
+    organization: Organization,
+    details: OrganizationDetails,
+    logo: bytes | None = None,
+) -> None:
+    """New details and, if given, a new logo: both saved or, on any error, neither."""
+    try:
+        apply_details(organization, details)
+        ensure_cuit_free(session, organization.cuit, except_id=organization.id)
+        if logo:
+            apply_logo(organization, logo)
+    except Exception:
+        session.rollback()
+        raise
+    commit_or_conflict(session, field="cuit")
+
+
+def apply_logo(organization: Organization, data: bytes) -> None:
+    """A PNG or JPEG logo; the bytes are checked, not the file name."""
+    if len(data) > LOGO_MAX_BYTES:
+        raise ValidationFailed(_("El logo no puede superar 1 MB."), field="logo")
+    mime = next((m for sig, m in LOGO_SIGNATURES.items() if data.startswith(sig)), None)
+    if mime is None:
+        raise ValidationFailed(_("El logo tiene que ser una imagen PNG o JPEG."), field="logo")
+    organization.logo = data
+    organization.logo_mime = mime
+
+
+def commit_or_conflict(session: Session, field: str) -> None:
+    """Commit; a unique constraint lost to a concurrent request becomes a Conflict, not a 500."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(_("Otro registro acaba de tomar ese dato. Revisalo."), field=field) from None
+
+
+def active_memberships(session: Session, user: User) -> list[Membership]:
+    query = (
+        select(Membership)
+        .join(Organization)
+        .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE)
+        .order_by(func.lower(Organization.legal_name), Organization.id)
+    )
+    return list(session.scalars(query))
+
+
+def resolve_membership(
+    session: Session, user: User, organization_id: int | None
+) -> Membership | None:
+    """The active membership to work in: the one asked for if the user has it, else the first."""
+    memberships = active_memberships(session, user)
+    chosen = next((m for m in memberships if m.organization_id == organization_id), None)
+    return chosen or (memberships[0] if memberships else None)
+
+
+def switch_organization(session: Session, user: User, organization_id: int) -> Membership:
+    """The user's active membership in that organization; NotFound for any other organization."""
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.organization_id == organization_id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    if membership is None:
+        raise NotFound(_("No encontramos esa organización."))
+    return membership
+
+
+# Invitations ---------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def invite_member(
+    session: Session,
+    organization_id: int,
+    inviter: User,
+    inviter_role: Role,
+    email: str,
+    role: Role,
+    valid_days: int,
+) -> tuple[Membership, str]:
+    """A pending membership and its one-time token (returned once; only its hash is stored)."""
+    email = normalize_email(email)
+    if role == Role.OWNER and inviter_role != Role.OWNER:
+        raise Forbidden(_("Solo un dueño/a puede invitar a otro dueño/a."), field="role")
+    ensure_not_member(session, organization_id, email)
+    token = secrets.token_urlsafe(32)
+    membership = Membership(
+        organization_id=organization_id,
+        email=email,
+        role=role,
+        status=MembershipStatus.PENDING,
+        invite_token_hash=hash_token(token),
+        invite_expires_at=utcnow() + dt.timedelta(days=valid_days),
+        invited_by_id=inviter.id,
+    )
+    session.add(membership)
+    commit_or_conflict(session, field="email")
+    return membership, token
+
+
+def ensure_not_member(session: Session, organization_id: int, email: str) -> None:
+    existing = session.scalar(
+        select(Membership)
+        .outerjoin(User, Membership.user_id == User.id)
+        .where(Membership.organization_id == organization_id)
+        .where((func.lower(Membership.email) == email) | (User.email == email))
+    )
+    if existing is None:
+        return
+    if existing.status == MembershipStatus.PENDING:
+        message = _("Ya hay una invitación pendiente para %(email)s.", email=email)
+    else:
+        message = _("%(email)s ya es integrante de esta organización.", email=email)
+    raise Conflict(message, field="email")
+
+
+def find_invitation(session: Session, token: str) -> Membership:
+    """The pending, unexpired invitation for that token, or NotFound."""
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.invite_token_hash == hash_token(token),
+            Membership.status == MembershipStatus.PENDING,
+        )
+    )
+    if membership is None or (membership.invite_expires_at or utcnow()) <= utcnow():
+        raise NotFound(_("La invitación no existe, ya se usó o venció. Pedí una nueva."))
+    return membership
+
+
+def accept_invitation(session: Session, token: str, user: User) -> Membership:
+    """Activates the invitation for `user`, whose email must be the invited one. Commits."""
+    membership = find_invitation(session, token)
+    bind_invitation(membership, user)
+    commit_or_conflict(session, field="email")
+    return membership
+
+
+def bind_invitation(membership: Membership, user: User) -> None:
+    if normalize_email(user.email) != membership.email:
+        # Someone else's link: as far as this user is concerned, it does not exist.
+        raise NotFound(_("La invitación no existe, ya se usó o venció. Pedí una nueva."))
+    membership.user = user
+    membership.status = MembershipStatus.ACTIVE
+    membership.invite_token_hash = None
+    membership.accepted_at = utcnow()
+
+
+# Member management ----------------------------------------------------------------------------
+
+
+def list_members(session: Session, organization_id: int) -> list[Membership]:
+    query = (
+        select(Membership)
+        .where(Membership.organization_id == organization_id)
+        .order_by(Membership.status, Membership.email)
+    )
+    return list(session.scalars(query))
+
+
+def change_role(
+    session: Session, membership: Membership, new_role: Role, acting_role: Role
+) -> None:
+    ensure_may_manage(membership, acting_role, new_role)
+    if membership.role == Role.OWNER and new_role != Role.OWNER:
+        ensure_other_owner(session, membership)
+    membership.role = new_role
+    session.commit()
+
+
+def remove_member(session: Session, membership: Membership, acting_role: Role) -> None:
+    ensure_may_manage(membership, acting_role, membership.role)
+    if membership.role == Role.OWNER:
+        ensure_other_owner(session, membership)
+    session.delete(membership)
+    session.commit()
+
+
+def ensure_may_manage(membership: Membership, acting_role: Role, new_role: Role) -> None:
+    if acting_role not in MANAGER_ROLES:
+        raise Forbidden(_("Tu rol en esta organización no permite esta acción."))
+    touches_owner = Role.OWNER in (membership.role, new_role)
+    if touches_owner and acting_role != Role.OWNER:
+        raise Forbidden(_("Solo un dueño/a puede cambiar a otro dueño/a."))
+
+
+def ensure_other_owner(session: Session, membership: Membership) -> None:
+    owners = session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.organization_id == membership.organization_id,
+            Membership.role == Role.OWNER,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    if (owners or 0) <= 1:
+        raise Conflict(_("La organización tiene que conservar al menos un dueño/a."))

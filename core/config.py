@@ -1,0 +1,99 @@
+"""Configuration: defaults, then `TALONARIO_*` environment variables, then the test overrides.
+
+With nothing configured the app runs on its embedded default: SQLite under `instance/`, an
+in-process cache and secrets generated once into `instance/` (mode 0600) and reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ARCA_ENVIRONMENTS = ("sandbox", "homologacion", "produccion")
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,
+    "REDIS_URL": None,
+    "SECRET_KEY": None,
+    "ENCRYPTION_KEYS": None,
+    "ARCA_ENVIRONMENT": "sandbox",
+    "CACHE_KEY_PREFIX": "talonario:",
+    "SESSION_COOKIE_SECURE": True,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 60,
+    "INVITATION_DAYS": 7,
+    "TRUSTED_PROXIES": 0,
+    "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+}
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill `app.config` from defaults, the environment and `test_config`, in that order."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("TALONARIO")
+    if test_config:
+        app.config.update(test_config)
+    _check_arca_environment(app.config["ARCA_ENVIRONMENT"])
+    _apply_database(app)
+    _apply_secrets(app)
+    _apply_cookies(app)
+
+
+def _check_arca_environment(name: str) -> None:
+    if name not in ARCA_ENVIRONMENTS:
+        allowed = ", ".join(ARCA_ENVIRONMENTS)
+        raise RuntimeError(f"TALONARIO_ARCA_ENVIRONMENT={name!r}: must be one of {allowed}")
+
+
+def _apply_database(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = "sqlite:///" + str(Path(app.instance_path) / "talonario.db")
+        app.config["DATABASE_URL"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+
+
+def _apply_secrets(app: Flask) -> None:
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(app, "secret_key", secrets.token_urlsafe(48))
+    app.config["SECRET_KEY"] = str(app.config["SECRET_KEY"])
+    if not app.config["ENCRYPTION_KEYS"]:
+        fresh = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        app.config["ENCRYPTION_KEYS"] = _instance_secret(app, "encryption_keys", fresh)
+
+
+def _apply_cookies(app: Flask) -> None:
+    secure = app.config["SESSION_COOKIE_SECURE"]
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="talonario_session",
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_NAME="talonario_remember",
+    )
+
+
+def _instance_secret(app: Flask, name: str, fresh: str) -> str:
+    """Read `instance/<name>`, creating it with `fresh` (mode 0600) if it does not exist yet.
+
+    O_EXCL makes the first of several starting processes the only writer; the others read it.
+    """
+    folder = Path(app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(fresh + "\n")
+    return fresh

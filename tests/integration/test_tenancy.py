@@ -1,0 +1,120 @@
+"""Tenancy is structural: every route, given another organization's ids, answers 404.
+
+The routes come from the app's URL map, so a route added later is covered (or this test fails
+until its argument has a factory below).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from app import create_app
+from blueprints.organizations.models import Membership, MembershipStatus, Role
+from blueprints.organizations.services import hash_token
+from core.db import db, utcnow
+from tests.conftest import base_config
+from tests.factories import add_member, make_organization, make_user
+from tests.web import csrf_token, htmx_headers, login
+
+
+@dataclass
+class Tenant:
+    organization_id: int
+    membership_id: int
+    invitation_token: str
+    legal_name: str
+
+
+ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
+    "organization_id": lambda t: t.organization_id,
+    "membership_id": lambda t: t.membership_id,
+    "token": lambda t: t.invitation_token,
+}
+IGNORED_ENDPOINTS = {"static"}
+
+
+def routes_with_ids() -> list[tuple[str, str, str]]:
+    url_map = create_app(base_config(DATABASE_URL="sqlite://")).url_map
+    return sorted(
+        (rule.endpoint, rule.rule, method)
+        for rule in url_map.iter_rules()
+        if rule.arguments and rule.endpoint not in IGNORED_ENDPOINTS
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    )
+
+
+ROUTES = routes_with_ids()
+
+
+def invitation(session: Session, organization_id: int, email: str, token: str) -> None:
+    session.add(
+        Membership(
+            organization_id=organization_id,
+            email=email,
+            role=Role.MEMBER,
+            status=MembershipStatus.PENDING,
+            invite_token_hash=hash_token(token),
+            invite_expires_at=utcnow() + dt.timedelta(days=7),
+        )
+    )
+    session.commit()
+
+
+def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
+    """Ana works in 'Propia'; 'Ajena' is someone else's business with the same kinds of data."""
+    with app.app_context():
+        ana = make_user(email="ana@example.com")
+        own = make_organization(owner=ana, legal_name="Propia SRL")
+        own_colleague = add_member(own, make_user(), Role.MEMBER)
+        other = make_organization(owner=make_user(), legal_name="Ajena Secreta SA")
+        other_member = add_member(other, make_user(), Role.MEMBER)
+        # Ana's own pending invitation comes from a third business; Ajena's is for someone else.
+        third = make_organization(owner=make_user(), legal_name="Tercera SA")
+        invitation(db.session, third.id, "ana@example.com", "own-token")
+        invitation(db.session, other.id, "alguien@ajena.example", "other-token")
+        return (
+            Tenant(own.id, own_colleague.id, "own-token", own.legal_name),
+            Tenant(other.id, other_member.id, "other-token", other.legal_name),
+        )
+
+
+def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {name: ARGUMENTS[name](tenant) for name in rule.arguments}
+    return app.url_map.bind("localhost").build(endpoint, values)
+
+
+def request_as_ana(app: Flask, endpoint: str, method: str, tenant: Tenant) -> TestResponse:
+    client = app.test_client()
+    login(client, "ana@example.com")
+    headers = htmx_headers(csrf_token(client, "/")) if method != "GET" else {}
+    url = url_for_tenant(app, endpoint, tenant)
+    return client.open(url, method=method, headers=headers, data={"role": "member"})
+
+
+def test_every_route_argument_has_a_factory() -> None:
+    assert ROUTES, "the URL map has routes with ids"
+    url_map = create_app(base_config(DATABASE_URL="sqlite://")).url_map
+    for rule in url_map.iter_rules():
+        if rule.endpoint not in IGNORED_ENDPOINTS:
+            assert set(rule.arguments) <= ARGUMENTS.keys(), f"add a factory for {rule.rule}"
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "method"), ROUTES)
+def test_other_organizations_ids_answer_404(
+    app: Flask, endpoint: str, rule: str, method: str
+) -> None:
+    own, other = build_tenants(app)
+    response = request_as_ana(app, endpoint, method, other)
+    assert response.status_code == 404, f"{method} {rule} -> {response.status_code}"
+    assert other.legal_name not in response.get_data(as_text=True)
+    # The same route with Ana's own ids is not a 404: the refusal is about whose data it is.
+    response_own = request_as_ana(app, endpoint, method, own)
+    assert response_own.status_code != 404, f"{method} {rule} with own ids"
