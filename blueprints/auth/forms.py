@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from blueprints.organizations.forms import OrganizationFieldsMixin
+from blueprints.organizations.forms import OrganizationFieldsMixin, email_field
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -28,14 +28,7 @@ class AccountFieldsMixin:
     name = StringField(
         _l("Tu nombre"), validators=[DataRequired(_l("Escribí tu nombre.")), Length(max=120)]
     )
-    email = EmailField(
-        _l("Email"),
-        validators=[
-            DataRequired(_l("Escribí tu email.")),
-            Email(_l("Ese email no parece válido.")),
-            Length(max=254),
-        ],
-    )
+    email = email_field(_l("Escribí tu email."))
     password = PasswordField(
         _l("Contraseña"),
         validators=[DataRequired(_l("Elegí una contraseña.")), strong_password],

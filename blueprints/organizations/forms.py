@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import DateField, EmailField, Field, SelectField, StringField
@@ -71,15 +72,19 @@ class OrganizationForm(OrganizationFieldsMixin, FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
-    email = EmailField(
+def email_field(required_message: LazyString) -> EmailField:
+    return EmailField(
         _l("Email"),
         validators=[
-            DataRequired(_l("Escribí el email de la persona a invitar.")),
+            DataRequired(required_message),
             Email(_l("Ese email no parece válido.")),
             Length(max=254),
         ],
     )
+
+
+class InviteForm(FlaskForm):
+    email = email_field(_l("Escribí el email de la persona a invitar."))
     role = SelectField(_l("Rol"), choices=role_choices, default=Role.MEMBER.value)
 
 

@@ -36,6 +36,16 @@ def invite(client, email: str, role: str = "accountant", htmx: bool = True):  # 
     return client.post("/organizations/members/invite", data=data, headers=headers)
 
 
+def set_role(client, membership_id: int, role: str):  # type: ignore[no-untyped-def]
+    """Changes a role the way the page's select does: an htmx POST."""
+    token = csrf_token(client, "/organizations/members")
+    return client.post(
+        f"/organizations/members/{membership_id}/role",
+        data={"role": role},
+        headers=htmx_headers(token),
+    )
+
+
 def test_members_page_and_fragment(app: Flask) -> None:
     owner_with_organization(app)
     client = app.test_client()
@@ -184,12 +194,7 @@ def test_the_last_owner_cannot_step_down(app: Flask) -> None:
         mine_id = db.session.scalar(
             select(Membership.id).where(Membership.email == "ana@example.com")
         )
-    token = csrf_token(client, "/organizations/members")
-    response = client.post(
-        f"/organizations/members/{mine_id}/role",
-        data={"role": "member"},
-        headers=htmx_headers(token),
-    )
+    response = set_role(client, mine_id, "member")
     assert response.status_code == 409
     assert "La organización tiene que conservar al menos un dueño/a." in text_of(response)
     with app.app_context():
@@ -204,14 +209,10 @@ def test_role_change_and_removal_swap_the_members_region(app: Flask) -> None:
         ).id
     client = app.test_client()
     login(client, "ana@example.com")
-    token = csrf_token(client, "/organizations/members")
-    changed = client.post(
-        f"/organizations/members/{carla_id}/role",
-        data={"role": "accountant"},
-        headers=htmx_headers(token),
-    )
+    changed = set_role(client, carla_id, "accountant")
     assert changed.status_code == 200
     assert changed.get_data(as_text=True).lstrip().startswith('<div id="members"')
+    token = csrf_token(client, "/organizations/members")
     removed = client.post(f"/organizations/members/{carla_id}/remove", headers=htmx_headers(token))
     assert removed.status_code == 200
     with app.app_context():
