@@ -53,7 +53,7 @@ class RedisCache:
         return int(count)
 
     def ttl(self, key: str) -> int:
-        return max(int(self.client.ttl(self._key(key))), 0)  # type: ignore[arg-type]
+        return max(int(self.client.ttl(self._key(key))), 0)
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -119,4 +119,4 @@ def init_cache(app: Flask) -> None:
 
 
 def get_cache() -> Cache:
-    return current_app.extensions["talonario.cache"]  # type: ignore[no-any-return]
+    return current_app.extensions["talonario.cache"]

@@ -99,4 +99,4 @@ def init_crypto(app: Flask) -> None:
 
 
 def get_keyring() -> KeyRing:
-    return current_app.extensions["talonario.keyring"]  # type: ignore[no-any-return]
+    return current_app.extensions["talonario.keyring"]

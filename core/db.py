@@ -8,7 +8,7 @@ from typing import Any
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations generated on any machine agree.
@@ -58,6 +58,9 @@ class TimestampMixin:
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What services take: a plain Session (scripts, tests) or Flask-SQLAlchemy's request-scoped proxy.
+DbSession = Session | scoped_session[Any]
 migrate = Migrate(render_as_batch=True, compare_type=True)
 
 

@@ -38,7 +38,7 @@ def current_organization_id() -> int:
     return int(organization_id)
 
 
-def scoped(model: type[M]) -> Select[tuple[M]]:
+def scoped(model: type[M]) -> Select[M]:
     """`SELECT model` limited to the current organization: the start of every tenant query."""
     return select(model).where(model.organization_id == current_organization_id())
 

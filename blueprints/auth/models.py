@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import TimestampMixin, db
 
 
-class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(TimestampMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from blueprints.auth.forms import MIN_PASSWORD_LENGTH, password_too_short
 from blueprints.auth.models import User
@@ -23,7 +22,7 @@ from blueprints.organizations.services import (
     normalize_email,
 )
 from core.cache import Cache
-from core.db import utcnow
+from core.db import DbSession, utcnow
 from core.errors import Conflict, DomainError, TooManyRequests, ValidationFailed
 from core.security import hash_password, password_needs_rehash, verify_password
 
@@ -46,7 +45,7 @@ class Throttle:
 
 
 def sign_up(
-    session: Session, account: AccountDetails, details: OrganizationDetails
+    session: DbSession, account: AccountDetails, details: OrganizationDetails
 ) -> tuple[User, Organization]:
     """User + organization + owner membership, all committed together or none of them."""
     user = build_user(session, account)
@@ -58,7 +57,7 @@ def sign_up(
     return user, organization
 
 
-def sign_up_invited(session: Session, account: AccountDetails, token: str) -> Membership:
+def sign_up_invited(session: DbSession, account: AccountDetails, token: str) -> Membership:
     """A new user who joins the organization that invited them, in one commit."""
     membership = find_invitation(session, token)
     user = build_user(session, account)
@@ -68,7 +67,7 @@ def sign_up_invited(session: Session, account: AccountDetails, token: str) -> Me
     return membership
 
 
-def build_user(session: Session, account: AccountDetails) -> User:
+def build_user(session: DbSession, account: AccountDetails) -> User:
     email = normalize_email(account.email)
     check_password_strength(account.password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -87,7 +86,7 @@ def check_password_strength(password: str) -> None:
 
 
 def authenticate(
-    session: Session, cache: Cache, throttle: Throttle, email: str, password: str, ip: str
+    session: DbSession, cache: Cache, throttle: Throttle, email: str, password: str, ip: str
 ) -> User:
     """The user with these credentials, or InvalidCredentials / TooManyRequests.
 
@@ -119,7 +118,7 @@ def too_many_attempts(retry_after: int) -> TooManyRequests:
     )
 
 
-def record_login(session: Session, user: User, password: str) -> None:
+def record_login(session: DbSession, user: User, password: str) -> None:
     # Upgrade the hash in place when the hasher's parameters have been raised since.
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -133,7 +132,7 @@ def failures_key(email: str, ip: str) -> str:
     return f"auth:login-failures:{digest}"
 
 
-def load_user(session: Session, user_id: str) -> User | None:
+def load_user(session: DbSession, user_id: str) -> User | None:
     """Flask-Login's loader: `<id>:<auth_version>`; an old version no longer logs anyone in."""
     raw_id, _sep, version = user_id.partition(":")
     if not raw_id.isdigit() or not version.isdigit():
@@ -144,6 +143,6 @@ def load_user(session: Session, user_id: str) -> User | None:
     return user
 
 
-def set_locale(session: Session, user: User, locale: str) -> None:
+def set_locale(session: DbSession, user: User, locale: str) -> None:
     user.locale = locale
     session.commit()

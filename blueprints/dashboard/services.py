@@ -6,10 +6,11 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+
+from core.db import DbSession
 
 # Each slice that completes a setup step registers how to tell it is done for an organization.
-SetupCheck = Callable[[Session, int], bool]
+SetupCheck = Callable[[DbSession, int], bool]
 SETUP_CHECKS: dict[str, SetupCheck] = {}
 
 
@@ -54,7 +55,7 @@ STEPS = (
 
 
 def build_setup_steps(
-    session: Session, organization_id: int, endpoints: Container[str]
+    session: DbSession, organization_id: int, endpoints: Container[str]
 ) -> list[SetupStep]:
     """The checklist in order; a step links only once its page exists in this installation."""
     steps = []

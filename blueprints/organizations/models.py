@@ -26,7 +26,7 @@ class MembershipStatus(StrEnum):
 MANAGER_ROLES = (Role.OWNER, Role.ADMIN)
 
 
-class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """The taxpayer that issues invoices."""
 
     __tablename__ = "organizations"
@@ -47,7 +47,7 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         return self.trade_name or self.legal_name
 
 
-class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """A user's role in an organization; PENDING while it is an invitation not yet accepted."""
 
     __tablename__ = "memberships"

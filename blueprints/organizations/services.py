@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from arca.codes import IssuerCondition
 from arca.cuit import is_valid_cuit, normalize_cuit
@@ -22,7 +21,7 @@ from blueprints.organizations.models import (
     Organization,
     Role,
 )
-from core.db import utcnow
+from core.db import DbSession, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 LOGO_MAX_BYTES = 1024 * 1024
@@ -75,7 +74,7 @@ def apply_details(organization: Organization, details: OrganizationDetails) -> N
     organization.address = (details.address or "").strip() or None
 
 
-def ensure_cuit_free(session: Session, cuit: str, except_id: int | None = None) -> None:
+def ensure_cuit_free(session: DbSession, cuit: str, except_id: int | None = None) -> None:
     query = select(Organization.id).where(Organization.cuit == cuit)
     if except_id is not None:
         query = query.where(Organization.id != except_id)
@@ -90,7 +89,7 @@ def ensure_cuit_free(session: Session, cuit: str, except_id: int | None = None) 
         )
 
 
-def add_owner(session: Session, organization: Organization, user: User) -> Membership:
+def add_owner(session: DbSession, organization: Organization, user: User) -> Membership:
     membership = Membership(
         organization=organization,
         user=user,
@@ -103,7 +102,7 @@ def add_owner(session: Session, organization: Organization, user: User) -> Membe
     return membership
 
 
-def create_organization(session: Session, user: User, details: OrganizationDetails) -> Membership:
+def create_organization(session: DbSession, user: User, details: OrganizationDetails) -> Membership:
     """A further organization for an existing user, who becomes its owner. Commits."""
     organization = build_organization(details)
     ensure_cuit_free(session, organization.cuit)
@@ -114,7 +113,7 @@ def create_organization(session: Session, user: User, details: OrganizationDetai
 
 
 def update_organization(
-    session: Session,
+    session: DbSession,
     organization: Organization,
     details: OrganizationDetails,
     logo: bytes | None = None,
@@ -142,7 +141,7 @@ def apply_logo(organization: Organization, data: bytes) -> None:
     organization.logo_mime = mime
 
 
-def commit_or_conflict(session: Session, field: str) -> None:
+def commit_or_conflict(session: DbSession, field: str) -> None:
     """Commit; a unique constraint lost to a concurrent request becomes a Conflict, not a 500."""
     try:
         session.commit()
@@ -151,7 +150,7 @@ def commit_or_conflict(session: Session, field: str) -> None:
         raise Conflict(_("Otro registro acaba de tomar ese dato. Revisalo."), field=field) from None
 
 
-def active_memberships(session: Session, user: User) -> list[Membership]:
+def active_memberships(session: DbSession, user: User) -> list[Membership]:
     query = (
         select(Membership)
         .join(Organization)
@@ -162,7 +161,7 @@ def active_memberships(session: Session, user: User) -> list[Membership]:
 
 
 def resolve_membership(
-    session: Session, user: User, organization_id: int | None
+    session: DbSession, user: User, organization_id: int | None
 ) -> Membership | None:
     """The active membership to work in: the one asked for if the user has it, else the first."""
     memberships = active_memberships(session, user)
@@ -170,7 +169,7 @@ def resolve_membership(
     return chosen or (memberships[0] if memberships else None)
 
 
-def switch_organization(session: Session, user: User, organization_id: int) -> Membership:
+def switch_organization(session: DbSession, user: User, organization_id: int) -> Membership:
     """The user's active membership in that organization; NotFound for any other organization."""
     membership = session.scalar(
         select(Membership).where(
@@ -196,7 +195,7 @@ def normalize_email(email: str) -> str:
 
 
 def invite_member(
-    session: Session,
+    session: DbSession,
     organization_id: int,
     inviter: User,
     inviter_role: Role,
@@ -224,7 +223,7 @@ def invite_member(
     return membership, token
 
 
-def ensure_not_member(session: Session, organization_id: int, email: str) -> None:
+def ensure_not_member(session: DbSession, organization_id: int, email: str) -> None:
     existing = session.scalar(
         select(Membership)
         .outerjoin(User, Membership.user_id == User.id)
@@ -240,7 +239,7 @@ def ensure_not_member(session: Session, organization_id: int, email: str) -> Non
     raise Conflict(message, field="email")
 
 
-def find_invitation(session: Session, token: str) -> Membership:
+def find_invitation(session: DbSession, token: str) -> Membership:
     """The pending, unexpired invitation for that token, or NotFound."""
     membership = session.scalar(
         select(Membership).where(
@@ -253,7 +252,7 @@ def find_invitation(session: Session, token: str) -> Membership:
     return membership
 
 
-def accept_invitation(session: Session, token: str, user: User) -> Membership:
+def accept_invitation(session: DbSession, token: str, user: User) -> Membership:
     """Activates the invitation for `user`, whose email must be the invited one. Commits."""
     membership = find_invitation(session, token)
     bind_invitation(membership, user)
@@ -274,7 +273,7 @@ def bind_invitation(membership: Membership, user: User) -> None:
 # Member management ----------------------------------------------------------------------------
 
 
-def list_members(session: Session, organization_id: int) -> list[Membership]:
+def list_members(session: DbSession, organization_id: int) -> list[Membership]:
     query = (
         select(Membership)
         .where(Membership.organization_id == organization_id)
@@ -284,7 +283,7 @@ def list_members(session: Session, organization_id: int) -> list[Membership]:
 
 
 def change_role(
-    session: Session, membership: Membership, new_role: Role, acting_role: Role
+    session: DbSession, membership: Membership, new_role: Role, acting_role: Role
 ) -> None:
     ensure_may_manage(membership, acting_role, new_role)
     if membership.role == Role.OWNER and new_role != Role.OWNER:
@@ -293,7 +292,7 @@ def change_role(
     session.commit()
 
 
-def remove_member(session: Session, membership: Membership, acting_role: Role) -> None:
+def remove_member(session: DbSession, membership: Membership, acting_role: Role) -> None:
     ensure_may_manage(membership, acting_role, membership.role)
     if membership.role == Role.OWNER:
         ensure_other_owner(session, membership)
@@ -309,7 +308,7 @@ def ensure_may_manage(membership: Membership, acting_role: Role, new_role: Role)
         raise Forbidden(_("Solo un dueño/a puede cambiar a otro dueño/a."))
 
 
-def ensure_other_owner(session: Session, membership: Membership) -> None:
+def ensure_other_owner(session: DbSession, membership: Membership) -> None:
     owners = session.scalar(
         select(func.count(Membership.id)).where(
             Membership.organization_id == membership.organization_id,
