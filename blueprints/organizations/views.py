@@ -49,7 +49,7 @@ bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 @bp.before_app_request
 def load_current_membership() -> None:
     """Pick the organization this request works in, from the user's own active memberships."""
-    if not current_user.is_authenticated:
+    if request.endpoint == "static" or not current_user.is_authenticated:
         return
     membership = resolve_membership(db.session, current_user, session.get("organization_id"))
     g.membership = membership
