@@ -10,10 +10,12 @@ from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.account.views import bp as account_bp
+from blueprints.arca.cli import arca_cli, sandbox_cli
 from blueprints.auth.views import bp as auth_bp
 from blueprints.dashboard.views import bp as dashboard_bp
 from blueprints.health.views import bp as health_bp
 from blueprints.organizations.views import bp as organizations_bp
+from core.arca import init_arca
 from core.cache import init_cache, redis_client
 from core.config import load_config
 from core.crypto import init_crypto
@@ -36,12 +38,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db)
     init_cache(app)
     init_crypto(app)
+    init_arca(app)
     init_sessions(app)
     init_security(app)
     init_i18n(app)
     init_web(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.cli.add_command(sandbox_cli)
+    app.cli.add_command(arca_cli)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

@@ -1,0 +1,177 @@
+"""The sandbox's certificate authority: what ARCA's certificate portal (WSASS) does locally.
+
+It signs taxpayers' CSRs, is the only issuer WSAA trusts (`cms.cert.untrusted` otherwise), and
+its key also signs the access tickets' tokens so WSFE can check them without state.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from arca.cuit import is_valid_cuit
+from arca.sandbox.clock import SandboxClock
+
+_SERIAL_NUMBER = re.compile(r"^CUIT (\d{11})$")
+CA_NAME = x509.Name(
+    [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "AR"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Talonario ARCA sandbox"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Computadores Sandbox"),
+    ]
+)
+
+
+class CertificateRequestRefused(ValueError):
+    """The CSR cannot be certified: bad signature, or a subject without `serialNumber=CUIT n`
+    holding a valid CUIT, or without a CN (the alias)."""
+
+
+def cuit_of(name: x509.Name) -> str | None:
+    """The CUIT in a subject's `serialNumber=CUIT nnnnnnnnnnn`, or None if absent or malformed."""
+    for attribute in name.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        match = _SERIAL_NUMBER.match(str(attribute.value))
+        if match:
+            return match.group(1)
+    return None
+
+
+def generate_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class SandboxCA:
+    """Holds the CA key and certificate. Thread-safe (immutable after construction)."""
+
+    def __init__(self, key_pem: bytes, clock: SandboxClock) -> None:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the sandbox CA key must be RSA")
+        self._key = key
+        self._clock = clock
+        self.key_pem = key_pem
+        self.certificate = self._self_signed()
+        self.certificate_pem = self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    @classmethod
+    def new_key_pem(cls) -> bytes:
+        """A fresh CA key, PEM (PKCS#8, unencrypted), for the ledger to keep."""
+        return _key_pem(generate_key())
+
+    def _self_signed(self) -> x509.Certificate:
+        # Fixed dates and serial derived from the key: the same key always yields the same cert.
+        start = datetime(2020, 1, 1, tzinfo=self._clock.now().tzinfo)
+        public = self._key.public_key()
+        serial = int.from_bytes(x509.SubjectKeyIdentifier.from_public_key(public).digest[:8])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(CA_NAME)
+            .issuer_name(CA_NAME)
+            .public_key(public)
+            .serial_number(serial or 1)
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=365 * 30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+
+    def issue_certificate(self, csr_pem: bytes, days: int = 730) -> bytes:
+        """Certify a CSR as ARCA's portal does: PEM certificate valid `days` from the sandbox's now.
+
+        The subject is the CSR's (C=AR, O=…, CN=alias, serialNumber=CUIT n). Raises
+        CertificateRequestRefused if the CSR is unreadable, badly signed, lacks a CN, or lacks a
+        `serialNumber` of the form "CUIT nnnnnnnnnnn" with a valid check digit.
+        """
+        csr = _load_csr(csr_pem)
+        _check_subject(csr.subject)
+        now = self._clock.now()
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(CA_NAME)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1))
+            .not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(self._key, hashes.SHA256())
+        )
+        return certificate.public_bytes(serialization.Encoding.PEM)
+
+    def issue_key_and_certificate(
+        self, cuit: str, alias: str = "talonario", organization: str = "Sandbox"
+    ) -> tuple[bytes, bytes]:
+        """A new RSA 2048 key and its certificate for `cuit`: (key PEM, certificate PEM).
+
+        Raises CertificateRequestRefused for an invalid CUIT.
+        """
+        key = generate_key()
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "AR"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                x509.NameAttribute(NameOID.COMMON_NAME, alias),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, f"CUIT {cuit}"),
+            ]
+        )
+        csr = (
+            x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+        )
+        certificate = self.issue_certificate(csr.public_bytes(serialization.Encoding.PEM))
+        return _key_pem(key), certificate
+
+    def trusts(self, certificate: x509.Certificate) -> bool:
+        """Whether this CA issued `certificate` (signature and issuer name)."""
+        try:
+            certificate.verify_directly_issued_by(self.certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
+
+    def sign(self, data: bytes) -> bytes:
+        """RSA-SHA256 signature by the CA key (the TA's `sign`)."""
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+    def verify(self, data: bytes, signature: bytes) -> bool:
+        try:
+            self._key.public_key().verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _load_csr(csr_pem: bytes) -> x509.CertificateSigningRequest:
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as error:
+        raise CertificateRequestRefused(f"not a PEM certificate request: {error}") from error
+    if not csr.is_signature_valid:
+        raise CertificateRequestRefused("the certificate request's signature is invalid")
+    return csr
+
+
+def _check_subject(subject: x509.Name) -> None:
+    serials = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+    if not serials or not _SERIAL_NUMBER.match(serials[0]):
+        raise CertificateRequestRefused(
+            f"the subject needs serialNumber='CUIT nnnnnnnnnnn' (11 digits), got {serials!r}"
+        )
+    if not is_valid_cuit(serials[0][5:]):
+        raise CertificateRequestRefused(f"invalid CUIT in the subject: {serials[0][5:]}")
+    if not subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        raise CertificateRequestRefused("the subject needs a CN (the certificate's alias)")

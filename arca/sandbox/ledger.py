@@ -1,0 +1,245 @@
+"""The sandbox's state in SQLite: issued tickets, authorised vouchers, the request log, the CA key.
+
+A path keeps state across restarts; None keeps it in memory. One connection guarded by a lock
+serves every thread (the standalone server is threaded); numbering runs inside
+`BEGIN IMMEDIATE`, so two processes sharing a file cannot hand out the same number either.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY, subject TEXT NOT NULL, cuit TEXT NOT NULL, service TEXT NOT NULL,
+    generated_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vouchers (
+    cuit TEXT NOT NULL, pto_vta INTEGER NOT NULL, cbte_tipo INTEGER NOT NULL,
+    cbte_desde INTEGER NOT NULL, cbte_hasta INTEGER NOT NULL, cbte_fch TEXT NOT NULL,
+    cae TEXT NOT NULL UNIQUE, cae_fch_vto TEXT NOT NULL, fch_proceso TEXT NOT NULL,
+    detail TEXT NOT NULL, observations TEXT NOT NULL,
+    PRIMARY KEY (cuit, pto_vta, cbte_tipo, cbte_desde));
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY, service TEXT NOT NULL, operation TEXT NOT NULL, cuit TEXT,
+    at TEXT NOT NULL, cant_reg INTEGER, outcome TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request that reached the sandbox. `outcome`: "ok", a WSAA faultcode, "A"/"R"/"P"
+    for FECAESolicitar, "err:<code>" for a WSFE error, or the fault knob that hit it
+    ("http_500", "dropped_before", "<outcome>+dropped_after", "wsaa.unavailable")."""
+
+    service: str
+    operation: str
+    cuit: str | None
+    at: datetime
+    cant_reg: int | None = None
+    outcome: str = "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "cuit": self.cuit,
+            "at": self.at.isoformat(),
+            "cant_reg": self.cant_reg,
+            "outcome": self.outcome,
+        }
+
+
+@dataclass(frozen=True)
+class StoredVoucher:
+    """An authorised voucher (or a class B range), with the detail exactly as it was sent."""
+
+    cuit: str
+    pto_vta: int
+    cbte_tipo: int
+    cbte_desde: int
+    cbte_hasta: int
+    cbte_fch: str
+    cae: str
+    cae_fch_vto: str
+    fch_proceso: str
+    detail: dict[str, Any]
+    observations: list[tuple[int, str]] = field(default_factory=list)
+
+
+class SequenceTx:
+    """Operations available inside `Ledger.transaction()` (numbering, storing, lookups)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def last(self, cuit: str, pto_vta: int, cbte_tipo: int) -> tuple[int, str | None]:
+        """(last authorised number, its CbteFch) for the sequence; (0, None) if none yet."""
+        row = self._db.execute(
+            "SELECT cbte_hasta, cbte_fch FROM vouchers WHERE cuit=? AND pto_vta=? AND cbte_tipo=?"
+            " ORDER BY cbte_hasta DESC LIMIT 1",
+            (cuit, pto_vta, cbte_tipo),
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, None)
+
+    def cae_exists(self, cae: str) -> bool:
+        return self._db.execute("SELECT 1 FROM vouchers WHERE cae=?", (cae,)).fetchone() is not None
+
+    def store(self, voucher: StoredVoucher) -> None:
+        self._db.execute(
+            "INSERT INTO vouchers VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                voucher.cuit,
+                voucher.pto_vta,
+                voucher.cbte_tipo,
+                voucher.cbte_desde,
+                voucher.cbte_hasta,
+                voucher.cbte_fch,
+                voucher.cae,
+                voucher.cae_fch_vto,
+                voucher.fch_proceso,
+                json.dumps(voucher.detail),
+                json.dumps(voucher.observations),
+            ),
+        )
+
+    def find(self, cuit: str, pto_vta: int, cbte_tipo: int, number: int) -> StoredVoucher | None:
+        """The stored voucher whose range holds `number`, or None."""
+        row = self._db.execute(
+            "SELECT * FROM vouchers WHERE cuit=? AND pto_vta=? AND cbte_tipo=?"
+            " AND cbte_desde<=? AND cbte_hasta>=?",
+            (cuit, pto_vta, cbte_tipo, number, number),
+        ).fetchone()
+        if row is None:
+            return None
+        observations = [(int(code), str(msg)) for code, msg in json.loads(row[10])]
+        return StoredVoucher(
+            cuit=row[0],
+            pto_vta=row[1],
+            cbte_tipo=row[2],
+            cbte_desde=row[3],
+            cbte_hasta=row[4],
+            cbte_fch=row[5],
+            cae=row[6],
+            cae_fch_vto=row[7],
+            fch_proceso=row[8],
+            detail=json.loads(row[9]),
+            observations=observations,
+        )
+
+
+class Ledger:
+    """Thread-safe SQLite store. `close()` when done."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            path or ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SequenceTx]:
+        """An exclusive write transaction (BEGIN IMMEDIATE), committed unless the block raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SequenceTx(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def find_voucher(
+        self, cuit: str, pto_vta: int, cbte_tipo: int, number: int
+    ) -> StoredVoucher | None:
+        with self.transaction() as tx:
+            return tx.find(cuit, pto_vta, cbte_tipo, number)
+
+    def last_voucher(self, cuit: str, pto_vta: int, cbte_tipo: int) -> tuple[int, str | None]:
+        with self.transaction() as tx:
+            return tx.last(cuit, pto_vta, cbte_tipo)
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def record_ticket(
+        self, subject: str, cuit: str, service: str, generated_at: datetime, expires_at: datetime
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO tickets (subject, cuit, service, generated_at, expires_at)"
+                " VALUES (?,?,?,?,?)",
+                (subject, cuit, service, generated_at.isoformat(), expires_at.isoformat()),
+            )
+
+    def latest_ticket(self, subject: str, service: str) -> tuple[datetime, datetime] | None:
+        """(generated_at, expires_at) of the last TA issued to that certificate subject."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT generated_at, expires_at FROM tickets WHERE subject=? AND service=?"
+                " ORDER BY id DESC LIMIT 1",
+                (subject, service),
+            ).fetchone()
+        if row is None:
+            return None
+        return datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1])
+
+    def log_request(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO requests (service, operation, cuit, at, cant_reg, outcome)"
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    entry.service,
+                    entry.operation,
+                    entry.cuit,
+                    entry.at.isoformat(),
+                    entry.cant_reg,
+                    entry.outcome,
+                ),
+            )
+
+    def requests(self) -> list[LoggedRequest]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT service, operation, cuit, at, cant_reg, outcome FROM requests ORDER BY id"
+            ).fetchall()
+        return [
+            LoggedRequest(row[0], row[1], row[2], datetime.fromisoformat(row[3]), row[4], row[5])
+            for row in rows
+        ]
+
+    def login_count(self, cuit: str | None = None) -> int:
+        query = "SELECT COUNT(*) FROM requests WHERE service='wsaa' AND operation='loginCms'"
+        with self._lock:
+            if cuit is None:
+                return int(self._db.execute(query).fetchone()[0])
+            return int(self._db.execute(query + " AND cuit=?", (cuit,)).fetchone()[0])
+
+    def voucher_count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM vouchers").fetchone()[0])
+
+    def reset(self) -> None:
+        """Forget tickets, vouchers and the request log; the CA key (meta) is kept."""
+        with self.transaction():
+            for table in ("tickets", "vouchers", "requests"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

@@ -1,0 +1,1 @@
+"""ARCA from the command line: the sandbox's operations and a diagnostic client."""

@@ -1,0 +1,239 @@
+"""`flask --app app arca-sandbox …` and `flask --app app arca …`.
+
+No command prints a private key, a token or a sign: they go to files (mode 0600) or nowhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from arca.errors import ArcaError
+from arca.sandbox import create_sandbox
+from arca.sandbox.server import serve
+from arca.tickets import Credential, FileTicketLock, FileTicketStore, get_ticket
+from arca.wsaa import build_tra, sign_tra
+from arca.wsfe import WsfeClient, static_auth
+from core.arca import ArcaGateway, get_arca
+
+sandbox_cli = click.Group("arca-sandbox", help="The local ARCA (WSAA + WSFEv1 simulator).")
+arca_cli = click.Group("arca", help="Talk to ARCA: login, dummy, last authorized, parameters.")
+
+PARAMS: dict[str, Callable[[WsfeClient], Any]] = {
+    "voucher-types": WsfeClient.voucher_types,
+    "document-types": WsfeClient.document_types,
+    "vat-rates": WsfeClient.vat_rates,
+    "concepts": WsfeClient.concepts,
+    "currencies": WsfeClient.currencies,
+    "tax-types": WsfeClient.tax_types,
+    "optional-types": WsfeClient.optional_types,
+    "points-of-sale": WsfeClient.points_of_sale,
+    "receiver-iva-conditions": WsfeClient.receiver_iva_conditions,
+    "max-batch": WsfeClient.max_batch_size,
+}
+
+
+def sandbox_state() -> str:
+    return str(get_arca().sandbox_state)
+
+
+@sandbox_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8085, show_default=True, type=int)
+@click.option("--memory", is_flag=True, help="Keep nothing: state lives in memory only.")
+@with_appcontext
+def serve_command(host: str, port: int, memory: bool) -> None:
+    """Serve the sandbox over HTTP at ARCA's paths (state in instance/ unless --memory)."""
+    serve(create_sandbox(None if memory else sandbox_state()), host=host, port=port)
+
+
+@sandbox_cli.command("reset")
+@with_appcontext
+def reset_command() -> None:
+    """Forget every voucher, ticket, fault and logged request (the CA is kept)."""
+    sandbox = create_sandbox(sandbox_state())
+    try:
+        sandbox.reset()
+    finally:
+        sandbox.close()
+    click.echo(f"Sandbox reset: {sandbox_state()}")
+
+
+@sandbox_cli.command("issue-certificate")
+@click.option("--cuit", required=True, help="The taxpayer's CUIT (11 digits).")
+@click.option("--key-out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cert-out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--alias", default="talonario", show_default=True)
+@with_appcontext
+def issue_certificate_command(cuit: str, key_out: Path, cert_out: Path, alias: str) -> None:
+    """A new RSA key and a certificate from the sandbox CA, as ARCA's portal would issue."""
+    sandbox = create_sandbox(sandbox_state())
+    try:
+        key_pem, cert_pem = sandbox.ca.issue_key_and_certificate(cuit, alias=alias)
+    finally:
+        sandbox.close()
+    write_secret(key_out, key_pem)
+    cert_out.write_bytes(cert_pem)
+    click.echo(f"Key: {key_out} (0600)  Certificate: {cert_out}")
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o600)
+
+
+# --- the diagnostic client ----------------------------------------------------------------------
+
+
+def client_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--cuit", help="Auth/Cuit: the issuing (or represented) taxpayer."),
+        click.option(
+            "--environment",
+            type=click.Choice(["sandbox", "homologacion", "produccion"]),
+            help="Default: TALONARIO_ARCA_ENVIRONMENT.",
+        ),
+        click.option("--url", help="Base URL of the services (e.g. a standalone sandbox)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def gateway_for(environment: str | None, url: str | None) -> ArcaGateway:
+    """The app's gateway, or one for the environment and URL the options name."""
+    app_gateway = get_arca()
+    if environment is None and url is None:
+        return app_gateway
+    name = environment or app_gateway.environment_name
+    return ArcaGateway(name, url, app_gateway.sandbox_state, app_gateway.timeouts)
+
+
+def credential_from(cert: Path | None, key: Path | None, cuit: str | None) -> Credential:
+    if not (cert and key and cuit):
+        raise click.UsageError("--cert, --key and --cuit are needed to log in to WSAA.")
+    return Credential(
+        cuit=cuit, certificate_pem=cert.read_bytes(), private_key_pem=key.read_bytes()
+    )
+
+
+@contextmanager
+def connected(environment: str | None, url: str | None) -> Iterator[tuple[ArcaGateway, Any]]:
+    """A gateway and an HTTP session for one command; ARCA errors become a clean exit 1."""
+    gateway = gateway_for(environment, url)
+    session = gateway.session()
+    try:
+        yield gateway, session
+    except ArcaError as error:
+        raise click.ClickException(f"ARCA: {error}") from error
+    finally:
+        session.close()
+        if gateway is not get_arca():
+            gateway.close()
+
+
+def ticket_for(gateway: ArcaGateway, session: Any, credential: Credential, service: str) -> Any:
+    """A ticket from the CLI's cache (instance/arca-tickets, 0600); logs in only when needed."""
+    folder = Path(current_app.instance_path) / "arca-tickets"
+    clock = gateway.sandbox().clock.now if gateway.in_process else _now
+    return get_ticket(
+        credential,
+        service,
+        gateway.environment_name,
+        FileTicketStore(folder),
+        FileTicketLock(folder),
+        gateway.wsaa(session).login,
+        clock,
+    )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@arca_cli.command("tra")
+@click.option("--cert", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--service", default="wsfe", show_default=True)
+def tra_command(cert: Path, key: Path, service: str) -> None:
+    """Print the base64 CMS (signed TRA) that loginCms expects."""
+    tra = build_tra(service, _now())
+    click.echo(sign_tra(tra, cert.read_bytes(), key.read_bytes()))
+
+
+@arca_cli.command("login")
+@client_options
+@click.option("--service", default="wsfe", show_default=True)
+@with_appcontext
+def login_command(**options: Any) -> None:
+    """Get (or reuse) an access ticket; prints its validity, never the token or sign."""
+    credential = credential_from(options["cert"], options["key"], options["cuit"])
+    with connected(options["environment"], options["url"]) as (gateway, session):
+        ticket = ticket_for(gateway, session, credential, options["service"])
+    click.echo(
+        f"Ticket for {options['service']} in {gateway.environment_name}: "
+        f"valid until {ticket.expiration_time.isoformat()}"
+    )
+
+
+@arca_cli.command("dummy")
+@client_options
+@with_appcontext
+def dummy_command(**options: Any) -> None:
+    """FEDummy: are WSFEv1's application, database and authentication servers up?"""
+    with connected(options["environment"], options["url"]) as (gateway, session):
+        status = gateway.wsfe(session, static_auth("", "", "")).dummy()
+    click.echo(
+        f"AppServer={status.app_server} DbServer={status.db_server} AuthServer={status.auth_server}"
+    )
+    if not status.ok:
+        raise SystemExit(1)
+
+
+@arca_cli.command("last-authorized")
+@client_options
+@click.option("--pos", "point_of_sale", required=True, type=int, help="Point of sale.")
+@click.option("--type", "invoice_type", required=True, type=int, help="CbteTipo, e.g. 6.")
+@with_appcontext
+def last_authorized_command(point_of_sale: int, invoice_type: int, **options: Any) -> None:
+    """FECompUltimoAutorizado: the last number ARCA authorized for that point of sale and type."""
+    credential = credential_from(options["cert"], options["key"], options["cuit"])
+    with connected(options["environment"], options["url"]) as (gateway, session):
+        ticket = ticket_for(gateway, session, credential, "wsfe")
+        auth = static_auth(ticket.token, ticket.sign, credential.cuit)
+        number = gateway.wsfe(session, auth).last_authorized(point_of_sale, invoice_type)
+    click.echo(str(number))
+
+
+@arca_cli.command("params")
+@client_options
+@click.argument("name", type=click.Choice(sorted(PARAMS)))
+@with_appcontext
+def params_command(name: str, **options: Any) -> None:
+    """A WSFEv1 parameter table (FEParamGet*), one row per line."""
+    credential = credential_from(options["cert"], options["key"], options["cuit"])
+    with connected(options["environment"], options["url"]) as (gateway, session):
+        ticket = ticket_for(gateway, session, credential, "wsfe")
+        auth = static_auth(ticket.token, ticket.sign, credential.cuit)
+        result = PARAMS[name](gateway.wsfe(session, auth))
+    for row in result if isinstance(result, list) else [result]:
+        click.echo(format_row(row))
+
+
+def format_row(row: Any) -> str:
+    if is_dataclass(row) and not isinstance(row, type):
+        return "  ".join(f"{key}={value}" for key, value in asdict(row).items())
+    return str(row)

@@ -1,0 +1,93 @@
+"""The app's door to ARCA: the configured environment and, in sandbox mode, the local ARCA.
+
+With `TALONARIO_ARCA_ENVIRONMENT=sandbox` and no `TALONARIO_ARCA_SANDBOX_URL`, the sandbox runs
+in-process (its WSGI app is called directly, no socket), keeping its state in
+`instance/arca-sandbox.sqlite3`, so `make run` needs no second process. With a URL, the app talks
+to a standalone sandbox over HTTP. Nothing is created at start-up: the sandbox (its CA key, its
+SQLite file) comes into being on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from flask import Flask, current_app
+
+from arca.environments import SANDBOX, WSAA_PATH, WSFE_PATH, Environment, get_environment
+from arca.sandbox import Sandbox, create_sandbox
+from arca.transport import Timeouts, build_session
+from arca.wsaa import WsaaClient
+from arca.wsfe import AuthProvider, WsfeClient
+
+
+@dataclass
+class ArcaGateway:
+    """ARCA for one environment; `base_url` moves its services (a standalone sandbox, a proxy)."""
+
+    environment_name: str
+    base_url: str | None
+    sandbox_state: Path
+    timeouts: Timeouts
+    _sandbox: Sandbox | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def in_process(self) -> bool:
+        return self.environment_name == SANDBOX and not self.base_url
+
+    def environment(self) -> Environment:
+        if self.base_url:
+            return environment_at(self.environment_name, self.base_url)
+        return get_environment(self.environment_name)
+
+    def sandbox(self) -> Sandbox:
+        """The in-process sandbox, created once per process on first use."""
+        with self._lock:
+            if self._sandbox is None:
+                self.sandbox_state.parent.mkdir(parents=True, exist_ok=True)
+                self._sandbox = create_sandbox(str(self.sandbox_state))
+            return self._sandbox
+
+    def session(self) -> requests.Session:
+        """A new HTTP session for this environment; the caller closes it."""
+        app = self.sandbox() if self.in_process else None
+        return build_session(self.environment(), wsgi_app=app)
+
+    def wsaa(self, session: requests.Session) -> WsaaClient:
+        return WsaaClient(self.environment(), session, self.timeouts)
+
+    def wsfe(self, session: requests.Session, auth: AuthProvider) -> WsfeClient:
+        return WsfeClient(self.environment(), session, self.timeouts, auth)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._sandbox is not None:
+                self._sandbox.close()
+                self._sandbox = None
+
+
+def environment_at(name: str, base_url: str) -> Environment:
+    """`name`'s services under another base URL (a standalone sandbox, a proxy)."""
+    base = base_url.rstrip("/")
+    return Environment(name=name, wsaa_url=base + WSAA_PATH, wsfe_url=base + WSFE_PATH)
+
+
+def init_arca(app: Flask) -> None:
+    config = app.config
+    state = config.get("ARCA_SANDBOX_STATE") or Path(app.instance_path) / "arca-sandbox.sqlite3"
+    name = config["ARCA_ENVIRONMENT"]
+    app.extensions["talonario.arca"] = ArcaGateway(
+        environment_name=name,
+        base_url=(config["ARCA_SANDBOX_URL"] or None) if name == SANDBOX else None,
+        sandbox_state=Path(state),
+        timeouts=Timeouts(
+            connect=float(config["ARCA_CONNECT_TIMEOUT"]), read=float(config["ARCA_READ_TIMEOUT"])
+        ),
+    )
+
+
+def get_arca() -> ArcaGateway:
+    return current_app.extensions["talonario.arca"]
