@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from decimal import Decimal
 
 import pytest
@@ -116,6 +117,9 @@ def test_latency_beyond_the_read_timeout_leaves_the_outcome_unknown(
     sandbox.faults.add(latency(1.5, service="wsfe", operation="FEDummy"))
     with pytest.raises(ServiceUnavailable):
         impatient.dummy()
+    # The sandbox goes on after the client gave up: wait for both late answers, or they would
+    # land in the next test (and take its faults).
+    wait_for_logged(sandbox, {"FECAESolicitar", "FEDummy"})
 
 
 def test_http_500_on_authorize_is_an_unknown_outcome(
@@ -167,6 +171,15 @@ def test_reject_next_with_a_chosen_code(
 def test_read_only_calls_raise_business_errors(wsfe: WsfeClient) -> None:
     with pytest.raises(ArcaRejected):
         wsfe.last_authorized(99, 6)  # a point of sale the sandbox does not enable
+
+
+def wait_for_logged(sandbox: Sandbox, operations: set[str], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if operations <= {entry.operation for entry in sandbox.request_log}:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the sandbox never finished {operations}")
 
 
 def codes_of(response) -> set[int]:  # type: ignore[no-untyped-def]
