@@ -6,6 +6,7 @@ No command prints a private key, a token or a sign: they go to files (mode 0600)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
 from arca.errors import ArcaError
 from arca.sandbox import create_sandbox
+from arca.sandbox.faults import KINDS as FAULT_KINDS
 from arca.sandbox.server import serve
 from arca.tickets import Credential, FileTicketLock, FileTicketStore, get_ticket
 from arca.wsaa import build_tra, sign_tra
@@ -84,6 +87,86 @@ def issue_certificate_command(cuit: str, key_out: Path, cert_out: Path, alias: s
     write_secret(key_out, key_pem)
     cert_out.write_bytes(cert_pem)
     click.echo(f"Key: {key_out} (0600)  Certificate: {cert_out}")
+
+
+# Faults and the clock belong to a running sandbox: these talk to its admin API.
+admin_url_option = click.option(
+    "--url",
+    default="http://127.0.0.1:8085",
+    show_default=True,
+    help="The standalone sandbox (flask arca-sandbox serve).",
+)
+
+
+def admin_call(url: str, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+    try:
+        response = requests.request(
+            method, url.rstrip("/") + "/_sandbox/" + path, json=payload, timeout=10
+        )
+    except requests.RequestException as error:
+        raise click.ClickException(f"The sandbox at {url} did not answer: {error}") from error
+    if response.status_code >= 400:
+        raise click.ClickException(f"The sandbox refused it: {response.text}")
+    return response.json()
+
+
+@sandbox_cli.group("fault")
+def fault_group() -> None:
+    """Inject failures into a running sandbox (latency, HTTP 500, dropped connections…)."""
+
+
+@fault_group.command("add")
+@click.argument("kind", type=click.Choice(FAULT_KINDS))
+@click.option("--service", type=click.Choice(["wsaa", "wsfe"]))
+@click.option("--operation", help="e.g. FECAESolicitar (default: every operation).")
+@click.option(
+    "--count", type=int, default=1, show_default=True, help="Requests it affects; 0 = all."
+)
+@click.option("--every", type=int, default=1, show_default=True, help="Hit one request in N.")
+@click.option("--seconds", type=float, help="latency: how long to wait.")
+@click.option("--code", type=int, help="reject_next: ARCA's code, e.g. 10016.")
+@click.option("--message", help="reject_next: the message (default: ARCA's).")
+@admin_url_option
+def fault_add(kind: str, url: str, count: int, **options: Any) -> None:
+    """Add a fault: KIND is one of latency, http_500, drop_before, drop_after, reject_next,
+    wsaa_unavailable."""
+    payload = {"kind": kind, "count": count or None}
+    payload.update({key: value for key, value in options.items() if value is not None})
+    click.echo(json.dumps(admin_call(url, "POST", "faults", payload)))
+
+
+@fault_group.command("list")
+@admin_url_option
+def fault_list(url: str) -> None:
+    """The faults not used up yet."""
+    for fault in admin_call(url, "GET", "faults"):
+        click.echo(json.dumps(fault))
+
+
+@fault_group.command("clear")
+@admin_url_option
+def fault_clear(url: str) -> None:
+    """Remove every fault."""
+    admin_call(url, "DELETE", "faults")
+    click.echo("No faults.")
+
+
+@sandbox_cli.command("clock")
+@click.option("--freeze", help="Stop the clock at this ISO time, e.g. 2026-12-01T10:00:00-03:00.")
+@click.option("--advance", type=float, help="Move the clock forward this many seconds.")
+@click.option("--unfreeze", is_flag=True, help="Back to real time.")
+@admin_url_option
+def clock_command(freeze: str | None, advance: float | None, unfreeze: bool, url: str) -> None:
+    """Show or move the running sandbox's clock (its WSAA and WSFEv1 windows follow it)."""
+    payload: dict[str, Any] | None = None
+    if freeze:
+        payload = {"freeze": freeze}
+    elif advance is not None:
+        payload = {"advance_seconds": advance}
+    elif unfreeze:
+        payload = {"unfreeze": True}
+    answer = admin_call(url, "POST" if payload else "GET", "clock", payload)
+    click.echo(f"{answer['now']}{' (frozen)' if answer['frozen'] else ''}")
 
 
 def write_secret(path: Path, data: bytes) -> None:

@@ -86,3 +86,27 @@ def test_reset_and_a_clear_error_without_credentials(tmp_path: Path) -> None:
     missing = flask(tmp_path, "arca", "login")
     assert missing.returncode == 2
     assert "--cert, --key and --cuit are needed" in missing.stderr
+
+
+def test_faults_and_clock_of_a_running_sandbox(
+    tmp_path: Path, sandbox_server: tuple[Sandbox, str], sandbox: Sandbox
+) -> None:
+    _sandbox, url = sandbox_server
+    added = flask(
+        tmp_path, "arca-sandbox", "fault", "add", "reject_next", "--code", "10016", "--url", url
+    )
+    assert added.returncode == 0, added.stderr
+    assert [f.kind for f in sandbox.faults.active()] == ["reject_next"]
+    listed = flask(tmp_path, "arca-sandbox", "fault", "list", "--url", url)
+    assert '"code": 10016' in listed.stdout
+    assert flask(tmp_path, "arca-sandbox", "fault", "clear", "--url", url).returncode == 0
+    assert sandbox.faults.active() == []
+    frozen = flask(
+        tmp_path, "arca-sandbox", "clock", "--freeze", "2026-12-01T10:00:00-03:00", "--url", url
+    )
+    assert frozen.returncode == 0, frozen.stderr
+    assert frozen.stdout.strip() == "2026-12-01T10:00:00-03:00 (frozen)"
+    assert sandbox.clock.now().isoformat().startswith("2026-12-01T")
+    nobody = flask(tmp_path, "arca-sandbox", "fault", "list", "--url", "http://127.0.0.1:9")
+    assert nobody.returncode == 1
+    assert "did not answer" in nobody.stderr
