@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pytest
 
+from arca.errors import ArcaRejected
 from arca.sandbox import Sandbox
 from arca.wsfe import AssociatedVoucher, CaeRequest, TaxAmount, VatAmount, WsfeClient
 from tests.integration.arca.conftest import ISSUER_CUIT, factura_b
@@ -92,6 +93,27 @@ CASES: list[tuple[int, str, Build]] = [
     # identification of the receiver
     (10013, "R", on(kind=1, receiver_iva_condition=1)),
     (10014, "R", lambda wsfe, today: range_to_a_dni(wsfe, today)),
+    (
+        10011,
+        "R",
+        lambda wsfe, today: as_range(
+            request(
+                wsfe,
+                today,
+                kind=1,
+                doc_type=80,
+                doc_number=MONOTRIBUTISTA,
+                receiver_iva_condition=1,
+            )
+        ),
+    ),
+    (
+        10012,
+        "R",
+        lambda wsfe, today: as_range(
+            request(wsfe, today, kind=11, vat=[], vat_total=D("0"), total=D("100.00"))
+        ),
+    ),
     (10015, "R", b(doc_number=123)),
     (10015, "R", above_the_final_consumer_threshold()),
     (10069, "R", factura_a(doc_number=int(ISSUER_CUIT))),
@@ -155,7 +177,11 @@ CASES: list[tuple[int, str, Build]] = [
 
 
 def range_to_a_dni(wsfe: WsfeClient, today: dt.date) -> CaeRequest:
-    built = request(wsfe, today, doc_type=96, doc_number=30123456)
+    return as_range(request(wsfe, today, doc_type=96, doc_number=30123456))
+
+
+def as_range(built: CaeRequest) -> CaeRequest:
+    """The same voucher as a range of two numbers (only class B to final consumers may)."""
     detail = built.details[0]
     wider = dataclasses.replace(detail, number_to=detail.number_from + 1)
     return dataclasses.replace(built, details=[wider])
@@ -191,3 +217,35 @@ def test_credit_note_above_its_invoice_is_approved_with_10237(
     response = wsfe.authorize(note)
     assert response.result == "A"
     assert 10237 in {o.code for d in response.details for o in d.observations}
+
+
+@pytest.fixture
+def near_month_end(sandbox: Sandbox) -> None:
+    """Frozen before the certificate and ticket are made, so both are valid at that time."""
+    sandbox.clock.freeze(dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.usefixtures("near_month_end")
+def test_a_future_date_in_another_month_gets_10152(wsfe: WsfeClient) -> None:
+    response = wsfe.authorize(request(wsfe, dt.date(2026, 12, 2)))
+    assert response.result == "R"
+    assert 10152 in {o.code for d in response.details for o in d.observations}
+
+
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [
+        (11000, lambda wsfe: wsfe.last_authorized(100_000, 6)),
+        (11001, lambda wsfe: wsfe.last_authorized(1, 999)),
+        (11002, lambda wsfe: wsfe.last_authorized(7, 6)),
+        (12000, lambda wsfe: wsfe.exchange_rate("XXX")),
+        (10244, lambda wsfe: wsfe.receiver_iva_conditions("Z")),
+    ],
+    ids=["11000", "11001", "11002", "12000", "10244"],
+)
+def test_read_only_operations_raise_their_codes(
+    wsfe: WsfeClient, code: int, call: Callable[[WsfeClient], object]
+) -> None:
+    with pytest.raises(ArcaRejected) as raised:
+        call(wsfe)
+    assert code in raised.value.codes
