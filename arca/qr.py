@@ -61,39 +61,11 @@ def encode_qr_payload(payload: dict[str, Any]) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def build_qr_url(
-    *,
-    date: dt.date,
-    cuit: int | str,
-    point_of_sale: int,
-    invoice_type: int,
-    number: int,
-    total: Decimal,
-    currency: str,
-    currency_rate: Decimal,
-    doc_type: int,
-    doc_number: int | str,
-    cae: int | str,
-    authorization_type: str = "E",
-) -> str:
+def build_qr_url(payload: dict[str, Any]) -> str:
     """The text to encode in the QR: `QR_BASE_URL` + base64 of the payload's JSON.
 
-    Same arguments as `build_qr_payload`, and raises what it raises.
+    `payload` comes from `build_qr_payload`.
     """
-    payload = build_qr_payload(
-        date=date,
-        cuit=cuit,
-        point_of_sale=point_of_sale,
-        invoice_type=invoice_type,
-        number=number,
-        total=total,
-        currency=currency,
-        currency_rate=currency_rate,
-        doc_type=doc_type,
-        doc_number=doc_number,
-        cae=cae,
-        authorization_type=authorization_type,
-    )
     return QR_BASE_URL + encode_qr_payload(payload)
 
 

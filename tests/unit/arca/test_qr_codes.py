@@ -32,7 +32,7 @@ EXAMPLE = {
 def test_official_example_is_reproduced_byte_for_byte() -> None:
     encoded = encode_qr_payload(build_qr_payload(**EXAMPLE))  # type: ignore[arg-type]
     assert base64.b64decode(encoded) == OFFICIAL_JSON.encode()
-    url = build_qr_url(**EXAMPLE)  # type: ignore[arg-type]
+    url = build_qr_url(build_qr_payload(**EXAMPLE))  # type: ignore[arg-type]
     assert (
         url
         == "https://www.afip.gob.ar/fe/qr/?p=" + base64.b64encode(OFFICIAL_JSON.encode()).decode()
