@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from wsgiref.types import WSGIApplication, WSGIEnvironment
@@ -21,9 +22,10 @@ from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import NewConnectionError, ProtocolError
-from zeep import Transport
+from zeep import Client, Settings, Transport
 
 from arca.environments import ENVIRONMENTS, Environment
+from arca.wsdl import load_document
 
 
 class ConnectionDropped(Exception):  # named after the event, like ConnectionResetError
@@ -238,6 +240,23 @@ def build_transport(environment: Environment, session: Session, timeouts: Timeou
         session=session,
         timeout=timeouts.read,  # only for loading documents, which never happens (local WSDLs)
         operation_timeout=(timeouts.connect, timeouts.read),
+    )
+
+
+def build_client(
+    wsdl: Path, environment: Environment, session: Session, timeouts: Timeouts
+) -> Client:
+    """A zeep `Client` for one of the project's WSDLs (parsed once per process).
+
+    `raw_response`: zeep builds and sends the envelope from the WSDL (names, namespace,
+    SOAPAction); callers read the reply themselves, so that faults (WSAA's come with HTTP 500)
+    and transport failures map to our own errors, and money stays Decimal (zeep would read
+    xsd:double as float).
+    """
+    return Client(
+        load_document(wsdl),
+        transport=build_transport(environment, session, timeouts),
+        settings=Settings(strict=True, raw_response=True),
     )
 
 

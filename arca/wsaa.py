@@ -13,17 +13,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from lxml import etree
-from zeep import Client, Settings
 
 from arca.environments import Environment
 from arca.errors import WsaaError, WsaaUnavailable, wsaa_error_for
 from arca.transport import (
     Timeouts,
-    build_transport,
+    build_client,
     read_soap_reply,
     safe_xml_parser,
 )
-from arca.wsdl import WSAA_BINDING, WSAA_NAMESPACE, WSAA_WSDL, load_document
+from arca.wsdl import WSAA_BINDING, WSAA_NAMESPACE, WSAA_WSDL
 
 # Argentina has had no daylight saving time since 2009, so a fixed -03:00 is exact. WSAA refuses
 # TRA times without an explicit offset (xml.generationTime.invalid, NOTES §4.1).
@@ -169,13 +168,7 @@ class WsaaClient:
 
     def __init__(self, environment: Environment, session: requests.Session, timeouts: Timeouts):
         self.environment = environment
-        # raw_response: zeep builds and sends the envelope; the reply (often a fault with HTTP
-        # 500) is read here so that every fault and transport failure maps to our own errors.
-        client = Client(
-            load_document(WSAA_WSDL),
-            transport=build_transport(environment, session, timeouts),
-            settings=Settings(strict=True, raw_response=True),
-        )
+        client = build_client(WSAA_WSDL, environment, session, timeouts)
         self._client = client
         self._service = client.create_service(WSAA_BINDING, environment.wsaa_url)
 

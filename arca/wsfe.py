@@ -26,7 +26,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
 
 import requests
-from zeep import Client, Settings
 from zeep.exceptions import Error as ZeepError
 from zeep.wsdl.utils import etree_to_string
 
@@ -41,11 +40,11 @@ from arca.errors import (
 from arca.transport import (
     SoapReply,
     Timeouts,
-    build_transport,
+    build_client,
     read_soap_reply,
     request_may_have_arrived,
 )
-from arca.wsdl import WSFE_BINDING, WSFE_NAMESPACE, WSFE_WSDL, load_document
+from arca.wsdl import WSFE_BINDING, WSFE_NAMESPACE, WSFE_WSDL
 
 logger = logging.getLogger(__name__)
 
@@ -640,14 +639,7 @@ class WsfeClient:
     ) -> None:
         self.environment = environment
         self._auth = auth
-        # raw_response: zeep builds and sends the envelope from the WSDL (names, namespace,
-        # SOAPAction); the answer is read here, so that money stays Decimal (zeep reads
-        # xsd:double as float) and every HTTP outcome maps to our own errors.
-        client = Client(
-            load_document(WSFE_WSDL),
-            transport=build_transport(environment, session, timeouts),
-            settings=Settings(strict=True, raw_response=True),
-        )
+        client = build_client(WSFE_WSDL, environment, session, timeouts)
         self._client = client
         self._service = client.create_service(WSFE_BINDING, environment.wsfe_url)
 
