@@ -11,10 +11,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.account.views import bp as account_bp
 from blueprints.arca.cli import arca_cli, sandbox_cli
+from blueprints.arca.views import bp as arca_bp
 from blueprints.auth.views import bp as auth_bp
+from blueprints.certificates.views import bp as certificates_bp
 from blueprints.dashboard.views import bp as dashboard_bp
+from blueprints.demo.cli import demo_command
 from blueprints.health.views import bp as health_bp
+from blueprints.keys.cli import keys_cli
 from blueprints.organizations.views import bp as organizations_bp
+from blueprints.points_of_sale.views import bp as points_of_sale_bp
 from core.arca import init_arca
 from core.cache import init_cache, redis_client
 from core.config import load_config
@@ -24,7 +29,16 @@ from core.i18n import init_i18n
 from core.security import init_security
 from core.web import init_web
 
-BLUEPRINTS = (auth_bp, account_bp, dashboard_bp, organizations_bp, health_bp)
+BLUEPRINTS = (
+    auth_bp,
+    account_bp,
+    dashboard_bp,
+    organizations_bp,
+    certificates_bp,
+    points_of_sale_bp,
+    arca_bp,
+    health_bp,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -47,6 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.cli.add_command(sandbox_cli)
     app.cli.add_command(arca_cli)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(demo_command)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

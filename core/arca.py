@@ -9,6 +9,7 @@ SQLite file) comes into being on first use.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +18,13 @@ import requests
 from flask import Flask, current_app
 
 from arca.environments import SANDBOX, WSAA_PATH, WSFE_PATH, Environment, get_environment
+from arca.errors import ServiceUnavailable
 from arca.sandbox import Sandbox, create_sandbox
+from arca.tickets import FileTicketLock, RedisTicketLock, TicketLock
 from arca.transport import Timeouts, build_session
 from arca.wsaa import WsaaClient
 from arca.wsfe import AuthProvider, WsfeClient
+from core.cache import RedisCache, get_cache
 
 
 @dataclass
@@ -62,6 +66,39 @@ class ArcaGateway:
     def wsfe(self, session: requests.Session, auth: AuthProvider) -> WsfeClient:
         return WsfeClient(self.environment(), session, self.timeouts, auth)
 
+    def now(self) -> dt.datetime:
+        """ARCA's clock: the in-process sandbox's (which tests freeze and advance), else real time.
+
+        Ticket validity and certificate dates are judged against it, as ARCA judges them.
+        """
+        if self.in_process:
+            return self.sandbox().clock.now()
+        return dt.datetime.now(dt.UTC)
+
+    def issue_sandbox_certificate(self, csr_pem: bytes) -> bytes:
+        """What WSASS does, done by the sandbox's CA: a PEM certificate for `csr_pem`.
+
+        Raises ValueError outside the sandbox or for a CSR the CA refuses, and
+        `ServiceUnavailable` when a standalone sandbox does not answer.
+        """
+        if self.environment_name != SANDBOX:
+            raise ValueError("only the sandbox has a test CA")
+        if self.in_process:
+            return self.sandbox().ca.issue_certificate(csr_pem)
+        try:
+            answer = requests.post(
+                str(self.base_url).rstrip("/") + "/_sandbox/certificates",
+                json={"csr": csr_pem.decode()},
+                timeout=(self.timeouts.connect, self.timeouts.read),
+            )
+        except requests.RequestException as error:
+            raise ServiceUnavailable(f"sandbox CA: {error}") from error
+        if answer.status_code == 422:
+            raise ValueError(answer.json().get("detail", "the sandbox CA refused the CSR"))
+        if answer.status_code != 201:
+            raise ServiceUnavailable(f"sandbox CA: HTTP {answer.status_code}", answer.status_code)
+        return str(answer.json()["certificate"]).encode()
+
     def close(self) -> None:
         with self._lock:
             if self._sandbox is not None:
@@ -91,3 +128,12 @@ def init_arca(app: Flask) -> None:
 
 def get_arca() -> ArcaGateway:
     return current_app.extensions["talonario.arca"]
+
+
+def ticket_lock() -> TicketLock:
+    """The lock that makes ticket renewal single-flight: Redis's across hosts when configured,
+    else a file lock in the instance folder (one host, which is what the embedded default is)."""
+    cache = get_cache()
+    if isinstance(cache, RedisCache):
+        return RedisTicketLock(cache.client, prefix=cache.prefix + "arca:ticket-lock")
+    return FileTicketLock(Path(current_app.instance_path) / "locks")

@@ -8,6 +8,7 @@ from typing import Any
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
 
@@ -51,6 +52,24 @@ class Base(DeclarativeBase):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def insert_missing(
+    session: Session | scoped_session[Any],
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    unique: tuple[str, ...],
+) -> None:
+    """INSERT … ON CONFLICT (`unique`) DO NOTHING: rows another transaction added meanwhile are
+    left as they are instead of failing the whole commit (concurrent syncs of the same data).
+
+    PostgreSQL waits for the other transaction, then skips; SQLite has one writer anyway.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=unique))
 
 
 class TimestampMixin:

@@ -123,6 +123,8 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def init_web(app: Flask) -> None:
+    # Links to pages another slice may not have yet (the setup checklist, cross-slice links).
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
+from arca.pki import cuit_of
 from arca.sandbox import wsfe, wsfe_params
-from arca.sandbox.ca import SandboxCA, cuit_of
+from arca.sandbox.ca import SandboxCA
 from arca.sandbox.clock import SandboxClock
 from arca.sandbox.cms import verify_signed_data
 from arca.sandbox.faults import FaultBook

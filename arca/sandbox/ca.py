@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from arca.cuit import is_valid_cuit
+from arca.pki import generate_private_key, private_key_pem
 from arca.sandbox.clock import SandboxClock
 
 _SERIAL_NUMBER = re.compile(r"^CUIT (\d{11})$")
@@ -31,19 +32,6 @@ CA_NAME = x509.Name(
 class CertificateRequestRefused(ValueError):
     """The CSR cannot be certified: bad signature, or a subject without `serialNumber=CUIT n`
     holding a valid CUIT, or without a CN (the alias)."""
-
-
-def cuit_of(name: x509.Name) -> str | None:
-    """The CUIT in a subject's `serialNumber=CUIT nnnnnnnnnnn`, or None if absent or malformed."""
-    for attribute in name.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
-        match = _SERIAL_NUMBER.match(str(attribute.value))
-        if match:
-            return match.group(1)
-    return None
-
-
-def generate_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 class SandboxCA:
@@ -62,7 +50,7 @@ class SandboxCA:
     @classmethod
     def new_key_pem(cls) -> bytes:
         """A fresh CA key, PEM (PKCS#8, unencrypted), for the ledger to keep."""
-        return _key_pem(generate_key())
+        return private_key_pem(generate_private_key())
 
     def _self_signed(self) -> x509.Certificate:
         # Fixed dates and serial derived from the key: the same key always yields the same cert.
@@ -112,7 +100,7 @@ class SandboxCA:
 
         Raises CertificateRequestRefused for an invalid CUIT.
         """
-        key = generate_key()
+        key = generate_private_key()
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "AR"),
@@ -125,7 +113,7 @@ class SandboxCA:
             x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
         )
         certificate = self.issue_certificate(csr.public_bytes(serialization.Encoding.PEM))
-        return _key_pem(key), certificate
+        return private_key_pem(key), certificate
 
     def trusts(self, certificate: x509.Certificate) -> bool:
         """Whether this CA issued `certificate` (signature and issuer name)."""
@@ -145,14 +133,6 @@ class SandboxCA:
         except InvalidSignature:
             return False
         return True
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def _load_csr(csr_pem: bytes) -> x509.CertificateSigningRequest:

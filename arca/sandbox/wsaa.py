@@ -16,7 +16,8 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from arca.sandbox.ca import SandboxCA, cuit_of
+from arca.pki import cuit_of
+from arca.sandbox.ca import SandboxCA
 from arca.sandbox.cms import CmsError, verify_signed_data
 
 WSAA_DN = "CN=wsaasandbox, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239"

@@ -18,7 +18,9 @@ import click
 import requests
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from arca.cuit import format_cuit, normalize_cuit
 from arca.errors import ArcaError
 from arca.sandbox import create_sandbox
 from arca.sandbox.faults import KINDS as FAULT_KINDS
@@ -26,10 +28,16 @@ from arca.sandbox.server import serve
 from arca.tickets import Credential, FileTicketLock, FileTicketStore, get_ticket
 from arca.wsaa import build_tra, sign_tra
 from arca.wsfe import WsfeClient, static_auth
+from blueprints.arca.parameters import refresh_parameters
+from blueprints.organizations.models import Organization
 from core.arca import ArcaGateway, get_arca
+from core.db import db
+from core.errors import DomainError
 
 sandbox_cli = click.Group("arca-sandbox", help="The local ARCA (WSAA + WSFEv1 simulator).")
-arca_cli = click.Group("arca", help="Talk to ARCA: login, dummy, last authorized, parameters.")
+arca_cli = click.Group(
+    "arca", help="Talk to ARCA: login, dummy, last authorized, parameters (and refresh them)."
+)
 
 PARAMS: dict[str, Callable[[WsfeClient], Any]] = {
     "voucher-types": WsfeClient.voucher_types,
@@ -320,3 +328,33 @@ def format_row(row: Any) -> str:
     if is_dataclass(row) and not isinstance(row, type):
         return "  ".join(f"{key}={value}" for key, value in asdict(row).items())
     return str(row)
+
+
+# --- the app's stored parameter tables ----------------------------------------------------------
+
+
+@arca_cli.command("refresh-parameters")
+@click.option(
+    "--organization",
+    "cuit",
+    required=True,
+    help="CUIT of the organization whose certificate asks ARCA (dashes optional).",
+)
+@with_appcontext
+def refresh_parameters_command(cuit: str) -> None:
+    """Fetch the six FEParamGet* tables and store them for the configured environment."""
+    organization_id = db.session.scalar(
+        select(Organization.id).where(Organization.cuit == normalize_cuit(cuit))
+    )
+    if organization_id is None:
+        raise click.BadParameter(f"no organization has CUIT {cuit}.", param_hint="--organization")
+    try:
+        result = refresh_parameters(db.session, organization_id, get_arca())
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(
+        f"Parameters for {result.environment} as {format_cuit(normalize_cuit(cuit))}, "
+        f"fetched at {result.fetched_at.isoformat(timespec='seconds')}:"
+    )
+    for name, count in result.counts.items():
+        click.echo(f"  {name}: {count} rows")

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g
 
+from blueprints.certificates.services import active_certificate, certificate_alert
 from blueprints.dashboard.services import build_setup_steps, environment_label
+from core.arca import get_arca
 from core.db import db
 from core.tenancy import organization_required
 from core.web import render
@@ -10,13 +12,23 @@ from core.web import render
 bp = Blueprint("dashboard", __name__)
 
 
+@bp.app_context_processor
+def inject_environment_label() -> dict[str, object]:
+    return {"environment_label": environment_label}
+
+
 @bp.get("/")
 @organization_required
 def index() -> Response:
     steps = build_setup_steps(db.session, g.organization_id, current_app.view_functions)
-    environment = current_app.config["ARCA_ENVIRONMENT"]
+    gateway = get_arca()
+    environment = gateway.environment_name
+    now = gateway.now()
     return render(
         "dashboard/index.html",
+        now=now,
+        certificate=active_certificate(db.session, g.organization_id, environment),
+        certificate_alert=certificate_alert(db.session, g.organization_id, environment, now),
         steps=steps,
         setup_done=all(step.done for step in steps),
         arca_environment=environment,

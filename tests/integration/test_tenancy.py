@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from app import create_app
-from blueprints.organizations.models import Membership, MembershipStatus, Role
+from blueprints.certificates.services import generate_request
+from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
 from blueprints.organizations.services import hash_token
+from blueprints.points_of_sale.models import PointOfSale
+from core.crypto import get_keyring
 from core.db import db, utcnow
 from tests.conftest import base_config
 from tests.factories import add_member, make_organization, make_user
@@ -30,12 +33,16 @@ class Tenant:
     membership_id: int
     invitation_token: str
     legal_name: str
+    certificate_id: int
+    point_of_sale_id: int
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "organization_id": lambda t: t.organization_id,
     "membership_id": lambda t: t.membership_id,
     "token": lambda t: t.invitation_token,
+    "certificate_id": lambda t: t.certificate_id,
+    "point_of_sale_id": lambda t: t.point_of_sale_id,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -79,10 +86,34 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
         third = make_organization(owner=make_user(), legal_name="Tercera SA")
         invitation(db.session, third.id, "ana@example.com", "own-token")
         invitation(db.session, other.id, "alguien@ajena.example", "other-token")
+        own_certificate = pending_certificate(own)
+        other_certificate = pending_certificate(other)
+        own_point, other_point = point_of_sale(own), point_of_sale(other)
         return (
-            Tenant(own.id, own_colleague.id, "own-token", own.legal_name),
-            Tenant(other.id, other_member.id, "other-token", other.legal_name),
+            Tenant(
+                own.id, own_colleague.id, "own-token", own.legal_name, own_certificate, own_point
+            ),
+            Tenant(
+                other.id,
+                other_member.id,
+                "other-token",
+                other.legal_name,
+                other_certificate,
+                other_point,
+            ),
         )
+
+
+def pending_certificate(organization: Organization) -> int:
+    keyring = get_keyring()
+    return generate_request(db.session, organization, None, "sandbox", "tenancy", keyring).id
+
+
+def point_of_sale(organization: Organization) -> int:
+    point = PointOfSale(organization_id=organization.id, number=1)
+    db.session.add(point)
+    db.session.commit()
+    return point.id
 
 
 def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:

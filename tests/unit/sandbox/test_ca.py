@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from arca.sandbox.ca import CertificateRequestRefused, SandboxCA, cuit_of, generate_key
+from arca.pki import cuit_of
+from arca.pki import generate_private_key as generate_key
+from arca.sandbox.ca import CertificateRequestRefused, SandboxCA
 from arca.sandbox.clock import SandboxClock
 from arca.sandbox.cms import CmsError, verify_signed_data
 from arca.sandbox.wsaa import TokenInvalid, Tra, issue_ticket, verify_token

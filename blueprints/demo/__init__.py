@@ -1,0 +1,1 @@
+"""Demo data for the sandbox: `flask --app app demo [--reset]`."""

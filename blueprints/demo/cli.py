@@ -1,0 +1,47 @@
+"""`flask --app app demo [--reset]`: a demo user, two organizations, certificates, points of sale.
+
+Prints what it made and the login; never a key or a ticket.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from arca.cuit import format_cuit
+from arca.errors import ArcaError
+from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD, DemoReport, create_demo
+from core.arca import get_arca
+from core.crypto import get_keyring
+from core.db import db
+from core.errors import DomainError
+from core.i18n import iva_label
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the demo organizations first, then remake.")
+@with_appcontext
+def demo_command(reset: bool) -> None:
+    """Demo data in the sandbox: demo@example.com owning two organizations ready to invoice."""
+    try:
+        _user, reports = create_demo(db.session, get_arca(), get_keyring(), reset)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    except ArcaError as error:
+        raise click.ClickException(f"The sandbox's ARCA failed: {error}") from error
+    for report in reports:
+        click.echo(describe(report))
+    click.echo(f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+def describe(report: DemoReport) -> str:
+    organization, certificate = report.organization, report.certificate
+    expiry = certificate.not_valid_after.date().isoformat() if certificate.not_valid_after else "?"
+    points = ", ".join(str(number) for number in report.points_of_sale) or "none"
+    return (
+        f"{organization.legal_name} (CUIT {format_cuit(organization.cuit)}, "
+        f"{iva_label(organization.iva_condition)}): "
+        f"{'created' if report.created else 'already there'}\n"
+        f"  certificate {certificate.alias}: {certificate.status}, valid until {expiry}\n"
+        f"  points of sale: {points}"
+    )
