@@ -1,0 +1,187 @@
+"""`flask demo` and `flask keys rotate` on the embedded default, as `make run` users meet them.
+
+The acceptance of the certificates issue: after the demo, the SQLite file holds no private key
+in the clear; after a rotation to a new primary key (and the old key removed), the demo
+organization still gets its ticket.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from app import create_app
+from blueprints.audit.models import AuditEvent
+from blueprints.certificates.connection import test_connection as run_connection_test
+from blueprints.certificates.models import AccessTicketRecord, Certificate
+from blueprints.certificates.services import load_credential
+from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD
+from blueprints.organizations.models import Organization
+from blueprints.points_of_sale.models import PointOfSale
+from core.arca import get_arca
+from core.crypto import generate_key, get_keyring
+from core.db import db
+from tests.web import login, text_of
+
+pytestmark = pytest.mark.embedded
+
+ALMACEN, ANA = "30712345671", "20276543211"
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("TALONARIO_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
+
+@pytest.fixture
+def started(instance: Path) -> Iterator[Flask]:
+    """The app as `make run` starts it: migrated, nothing else."""
+    with embedded(instance) as app:
+        with app.app_context():
+            upgrade()
+        yield app
+
+
+@contextmanager
+def embedded(instance: Path) -> Iterator[Flask]:
+    """A (re)started app over the same instance folder; its connections closed after."""
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+            get_arca().close()
+
+
+def run_cli(app: Flask, *args: str) -> str:
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def database_bytes(instance: Path) -> bytes:
+    """The database as it lies on disk, journal files included."""
+    files = sorted(instance.glob("talonario.db*"))
+    assert files, "no database file"
+    return b"".join(path.read_bytes() for path in files)
+
+
+def organization_id(cuit: str) -> int:
+    found = db.session.scalar(select(Organization.id).where(Organization.cuit == cuit))
+    assert found is not None, cuit
+    return found
+
+
+def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
+    output = run_cli(started, "demo")
+    assert "Almacén Demo SRL (CUIT 30-71234567-1, IVA Responsable Inscripto): created" in output
+    assert "Ana Demo (CUIT 20-27654321-1, Responsable Monotributo): created" in output
+    assert output.count("active, valid until") == 2
+    assert f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}" in output
+    with started.app_context():
+        numbers = db.session.scalars(
+            select(PointOfSale.number)
+            .where(PointOfSale.organization_id == organization_id(ALMACEN))
+            .order_by(PointOfSale.number)
+        ).all()
+        assert numbers == [1, 2]
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions.count("certificate.generate") == actions.count("certificate.upload") == 2
+    client = started.test_client()
+    login(client, DEMO_EMAIL, DEMO_PASSWORD)
+    assert "Almacén Demo SRL" in text_of(client.get("/"))
+
+    again = run_cli(started, "demo")
+    assert again.count("already there") == 2
+    reset = run_cli(started, "demo", "--reset")
+    assert reset.count(": created") == 2
+    with started.app_context():
+        assert len(db.session.scalars(select(Organization)).all()) == 2
+
+
+def test_no_private_key_in_the_clear_then_rotation_keeps_the_tickets_coming(
+    started: Flask, instance: Path
+) -> None:
+    run_cli(started, "demo")
+    with started.app_context():
+        ticket_logins = get_arca().sandbox().login_count(ALMACEN)
+        secrets = private_key_forms(started)
+    stored = database_bytes(instance)
+    assert b"PRIVATE KEY" not in stored
+    assert b"-----BEGIN" not in stored.replace(b"-----BEGIN CERTIFICATE", b"")
+    for form in secrets:
+        assert form not in stored
+
+    old_key = (instance / "encryption_keys").read_text().strip()
+    new_key = generate_key()
+    (instance / "encryption_keys").write_text(f"{new_key}\n{old_key}\n")
+    with embedded(instance) as restarted:
+        output = run_cli(restarted, "keys", "rotate")
+        assert "certificates.private_key: 2 re-encrypted" in output
+        assert "access_tickets.ticket: 2 re-encrypted" in output
+        with restarted.app_context():
+            primary = get_keyring().primary_id
+            events = db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "keys.rotate")
+            ).all()
+            assert len(events) == 2
+            assert all(event.details["key_id"] == primary for event in events)
+        second = run_cli(restarted, "keys", "rotate")
+        assert "certificates.private_key: 0 re-encrypted" in second
+        assert "access_tickets.ticket: 0 re-encrypted" in second
+
+    (instance / "encryption_keys").write_text(f"{new_key}\n")  # the old key is gone
+    with embedded(instance) as only_new, only_new.app_context():
+        tokens = db.session.scalars(select(Certificate.private_key)).all()
+        assert all(token.startswith(f"v1.{get_keyring().primary_id}.") for token in tokens)
+        almacen = organization_id(ALMACEN)
+        report = run_connection_test(db.session, almacen, get_arca())
+        assert report.ok, [(step.name, step.detail) for step in report.steps]
+        # The stored ticket opened under the new key: no second loginCms.
+        assert get_arca().sandbox().login_count(ALMACEN) == ticket_logins
+        # Past its 12 hours the key signs a new login: the private key opens too.
+        sandbox = get_arca().sandbox()
+        sandbox.clock.freeze(sandbox.clock.now() + dt.timedelta(hours=13))
+        try:
+            report = run_connection_test(db.session, almacen, get_arca())
+        finally:
+            sandbox.clock.unfreeze()
+        assert report.ok, [(step.name, step.detail) for step in report.steps]
+        assert sandbox.login_count(ALMACEN) == ticket_logins + 1
+        assert db.session.scalars(select(AccessTicketRecord)).all()
+
+
+def private_key_forms(app: Flask) -> list[bytes]:
+    """Every form a stored key could leak in: PEM body, DER, and the RSA modulus bytes."""
+    forms: list[bytes] = []
+    for certificate in db.session.scalars(select(Certificate)).all():
+        credential = load_credential(db.session, certificate, get_keyring())
+        key = serialization.load_pem_private_key(credential.private_key_pem, None)
+        der = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        traditional = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        private_exponent = key.private_numbers().d.to_bytes(256, "big")  # type: ignore[union-attr]
+        forms += [der, traditional, private_exponent, base64.b64encode(der)[:64]]
+    assert len(forms) == 8
+    return forms
