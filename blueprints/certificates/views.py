@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, current_app, flash, g, make_response, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from blueprints.certificates.connection import test_connection
 from blueprints.certificates.forms import (
@@ -29,7 +32,7 @@ from blueprints.certificates.services import (
 )
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.organizations.models import MANAGER_ROLES
-from core.arca import get_arca
+from core.arca import ArcaGateway, get_arca
 from core.crypto import get_keyring
 from core.db import DbSession, db
 from core.errors import DomainError
@@ -138,46 +141,50 @@ def issue_sandbox(certificate_id: int) -> Response:
 @role_required(*MANAGER_ROLES)
 def import_files() -> Response:
     form = ImportPairForm()
-    if form.validate_on_submit():
-        try:
-            certificate = import_pair(
-                db.session,
-                g.membership.organization,
-                current_user,
-                get_arca().environment_name,
-                uploaded(form.key_file.data),
-                uploaded(form.certificate_file.data),
-                form.password.data or "",
-                get_arca().now(),
-                get_keyring(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            flash(
-                _("Certificado «%(alias)s» importado y activo.", alias=certificate.alias), "success"
-            )
-            return see_other(url_for("certificates.index"))
-    return render_import(pair_form=form)
+
+    def import_it(gateway: ArcaGateway) -> Certificate:
+        return import_pair(
+            db.session,
+            g.membership.organization,
+            current_user,
+            gateway.environment_name,
+            uploaded(form.key_file.data),
+            uploaded(form.certificate_file.data),
+            form.password.data or "",
+            gateway.now(),
+            get_keyring(),
+        )
+
+    return finish_import(form, import_it, "pair_form")
 
 
 @bp.post("/import-pkcs12")
 @role_required(*MANAGER_ROLES)
 def import_bundle() -> Response:
     form = Pkcs12Form()
+
+    def import_it(gateway: ArcaGateway) -> Certificate:
+        return import_pkcs12(
+            db.session,
+            g.membership.organization,
+            current_user,
+            gateway.environment_name,
+            uploaded(form.bundle.data),
+            form.password.data or "",
+            gateway.now(),
+            get_keyring(),
+        )
+
+    return finish_import(form, import_it, "pkcs12_form")
+
+
+def finish_import(
+    form: FlaskForm, import_it: Callable[[ArcaGateway], Certificate], form_name: str
+) -> Response:
+    """Both imports: run the service on a valid form; on refusal, the form again with why."""
     if form.validate_on_submit():
         try:
-            certificate = import_pkcs12(
-                db.session,
-                g.membership.organization,
-                current_user,
-                get_arca().environment_name,
-                uploaded(form.bundle.data),
-                form.password.data or "",
-                get_arca().now(),
-                get_keyring(),
-            )
+            certificate = import_it(get_arca())
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
@@ -186,7 +193,7 @@ def import_bundle() -> Response:
                 _("Certificado «%(alias)s» importado y activo.", alias=certificate.alias), "success"
             )
             return see_other(url_for("certificates.index"))
-    return render_import(pkcs12_form=form)
+    return render_import(**{form_name: form})
 
 
 @bp.post("/<int:certificate_id>/activate")
@@ -214,10 +221,6 @@ def connection() -> Response:
     EmptyForm()
     report = test_connection(db.session, current_organization_id(), get_arca())
     return render_index(fragment="certificates/_connection.html", report=report, status=200)
-
-
-def imported_message(certificate: Certificate) -> str:
-    return _("Certificado «%(alias)s» importado y activo.", alias=certificate.alias)
 
 
 def render_index(fragment: str | None = None, status: int = 200, **forms: object) -> Response:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -14,7 +12,7 @@ from werkzeug.test import TestResponse
 
 from arca.codes import IssuerCondition
 from arca.sandbox import drop_before, http_500
-from arca.wsfe import CaeRequest, VatAmount, VoucherDetail
+from arca.wsfe import CaeRequest
 from blueprints.audit.models import AuditEvent
 from blueprints.certificates.connection import arca_client
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
@@ -24,6 +22,7 @@ from core.arca import get_arca
 from core.crypto import get_keyring
 from core.db import db
 from tests.factories import add_member, make_organization, make_user
+from tests.integration.arca.conftest import factura_b
 from tests.web import csrf_token, htmx_headers, login, text_of
 
 PAGE = "/points-of-sale/"
@@ -211,27 +210,6 @@ def counters_of(number: int) -> dict[int, int]:
         PointOfSale, VoucherCounter.point_of_sale_id == PointOfSale.id
     )
     return {row[0]: row[1] for row in db.session.execute(query.where(PointOfSale.number == number))}
-
-
-def factura_b(number: int, today: dt.date) -> VoucherDetail:
-    """A Factura B for products to an unidentified final consumer, at 21 %."""
-    net, vat = Decimal("100.00"), Decimal("21.00")
-    return VoucherDetail(
-        concept=1,
-        doc_type=99,
-        doc_number=0,
-        number_from=number,
-        number_to=number,
-        date=today,
-        total=net + vat,
-        untaxed=Decimal("0"),
-        net=net,
-        exempt=Decimal("0"),
-        vat_total=vat,
-        other_taxes_total=Decimal("0"),
-        receiver_iva_condition=5,
-        vat=[VatAmount(rate_id=5, base=net, amount=vat)],
-    )
 
 
 def authorize_factura_b(app: Flask, point_of_sale: int, number: int) -> None:
