@@ -14,6 +14,7 @@ from blueprints.arca.cli import arca_cli, sandbox_cli
 from blueprints.arca.views import bp as arca_bp
 from blueprints.auth.views import bp as auth_bp
 from blueprints.certificates.views import bp as certificates_bp
+from blueprints.customers.views import bp as customers_bp
 from blueprints.dashboard.views import bp as dashboard_bp
 from blueprints.demo.cli import demo_command
 from blueprints.health.views import bp as health_bp
@@ -26,6 +27,7 @@ from core.config import load_config
 from core.crypto import init_crypto
 from core.db import db, migrate
 from core.i18n import init_i18n
+from core.jobs import worker_command
 from core.security import init_security
 from core.web import init_web
 
@@ -36,6 +38,7 @@ BLUEPRINTS = (
     organizations_bp,
     certificates_bp,
     points_of_sale_bp,
+    customers_bp,
     arca_bp,
     health_bp,
 )
@@ -63,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(arca_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "INVITATION_DAYS": 7,
     "TRUSTED_PROXIES": 0,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+    # A CSV import of this many rows or more runs as a background job (RQ), with a progress bar.
+    "CUSTOMER_IMPORT_BACKGROUND_ROWS": 10_000,
 }
 
 

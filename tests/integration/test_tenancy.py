@@ -17,6 +17,9 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from blueprints.certificates.services import generate_request
+from blueprints.customers.imports import UploadedCsv, preview_import
+from blueprints.customers.rules import CustomerFields
+from blueprints.customers.services import create_customer
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
 from blueprints.organizations.services import hash_token
 from blueprints.points_of_sale.models import PointOfSale
@@ -35,6 +38,8 @@ class Tenant:
     legal_name: str
     certificate_id: int
     point_of_sale_id: int
+    customer_id: int
+    import_id: int
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
@@ -43,6 +48,8 @@ ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "token": lambda t: t.invitation_token,
     "certificate_id": lambda t: t.certificate_id,
     "point_of_sale_id": lambda t: t.point_of_sale_id,
+    "customer_id": lambda t: t.customer_id,
+    "import_id": lambda t: t.import_id,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -91,7 +98,14 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
         own_point, other_point = point_of_sale(own), point_of_sale(other)
         return (
             Tenant(
-                own.id, own_colleague.id, "own-token", own.legal_name, own_certificate, own_point
+                own.id,
+                own_colleague.id,
+                "own-token",
+                own.legal_name,
+                own_certificate,
+                own_point,
+                customer(own),
+                customer_import(own),
             ),
             Tenant(
                 other.id,
@@ -100,6 +114,8 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 other.legal_name,
                 other_certificate,
                 other_point,
+                customer(other),
+                customer_import(other),
             ),
         )
 
@@ -114,6 +130,17 @@ def point_of_sale(organization: Organization) -> int:
     db.session.add(point)
     db.session.commit()
     return point.id
+
+
+def customer(organization: Organization) -> int:
+    fields = CustomerFields("80", "20-11111111-2", "Cliente de prueba", "1")
+    return create_customer(db.session, organization.id, fields, None).id
+
+
+def customer_import(organization: Organization) -> int:
+    upload = UploadedCsv("c.csv", b"tipo_documento;numero_documento;razon_social;condicion_iva\n")
+    upload = UploadedCsv(upload.name, upload.data + b"96;30111222;Ana;5\n")
+    return preview_import(db.session, organization.id, None, upload).id
 
 
 def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:

@@ -30,9 +30,22 @@ def used_messages() -> set[str]:
 
 
 def english() -> dict[str, str]:
+    """Source -> translation; a plural message gives one pair per form (singular, plural),
+    its plural source and translation marked as such, and an untranslated form counts empty."""
     with open(ROOT / "translations/en/LC_MESSAGES/messages.po", "rb") as handle:
         catalog = read_po(handle)
-    return {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+    pairs: dict[str, str] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, str):
+            pairs[message.id] = message.string
+            continue
+        singular, plural = message.id
+        forms = list(message.string) + [""] * 2
+        pairs[singular] = forms[0]
+        pairs[f"{plural} (plural)"] = forms[1] and f"{forms[1]} (plural)"
+    return pairs
 
 
 def test_every_message_has_an_english_translation() -> None:
@@ -41,6 +54,7 @@ def test_every_message_has_an_english_translation() -> None:
     translated = english()
     missing = sorted(m for m in used if not translated.get(m))
     assert missing == []
+    assert [source for source, target in translated.items() if not target] == []
 
 
 def test_placeholders_survive_translation() -> None:

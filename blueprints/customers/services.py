@@ -1,0 +1,359 @@
+"""Customers: create, edit, archive, delete, and the searchable, keyset-paginated list.
+
+Every function that writes commits its work with its audit event, or raises before writing.
+Validation is `rules.parse_customer`'s, the same the CSV import uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, exists, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from arca.codes import DocumentType
+from arca.defaults import ParameterName
+from blueprints.arca.parameters import parameter_table
+from blueprints.audit.services import record_event
+from blueprints.auth.models import User
+from blueprints.customers.models import Customer
+from blueprints.customers.rules import (
+    CustomerData,
+    CustomerFields,
+    Problem,
+    build_search_text,
+    fold,
+    parse_customer,
+    search_terms,
+)
+from core.db import DbSession, utcnow
+from core.errors import Conflict, NotFound, ValidationFailed
+
+PAGE_SIZE = 50
+# The document types most customers have, first in the picker; the rest follow by code.
+COMMON_DOC_TYPES = (80, 96, 86, 87, 94, 99)
+
+Sort = Literal["name", "document", "newest"]
+StatusFilter = Literal["active", "archived", "all"]
+SORTS: tuple[Sort, ...] = ("name", "document", "newest")
+STATUSES: tuple[StatusFilter, ...] = ("active", "archived", "all")
+
+# A slice whose rows point at customers (invoices) registers how to tell a customer is in use:
+# such a customer can be archived but not deleted.
+InUseCheck = Callable[[DbSession, int], bool]
+IN_USE_CHECKS: list[InUseCheck] = []
+
+
+class CustomerInvalid(ValidationFailed):
+    """Every problem with the submitted customer, each on its field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message, field=problems[0].field)
+        self.problems = problems
+
+
+class DuplicateDocument(Conflict):
+    def __init__(self, existing: Customer) -> None:
+        super().__init__(
+            _("Ya tenés un cliente con ese documento: «%(name)s».", name=existing.legal_name),
+            field="doc_number",
+        )
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    text: str = ""
+    status: StatusFilter = "active"
+    sort: Sort = "name"
+    after: str | None = None  # the cursor of the last row already shown
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    customers: list[Customer]
+    next_cursor: str | None
+
+
+def document_types() -> dict[int, str]:
+    """ARCA's document types in force, the common ones first."""
+    today = dt.date.today()
+    rows = parameter_table(ParameterName.DOCUMENT_TYPES).rows
+    table = {int(row.id): row.description for row in rows if row.in_force(today)}
+    ordered = [code for code in COMMON_DOC_TYPES if code in table]
+    ordered += sorted(code for code in table if code not in COMMON_DOC_TYPES)
+    return {code: table[code] for code in ordered}
+
+
+def receiver_conditions() -> dict[int, str]:
+    """ARCA's receiver IVA conditions (RG 5616) in force, by code."""
+    today = dt.date.today()
+    rows = parameter_table(ParameterName.RECEIVER_IVA_CONDITIONS).rows
+    return {
+        int(row.id): row.description
+        for row in sorted(rows, key=lambda r: int(r.id))
+        if row.in_force(today)
+    }
+
+
+def validate_customer(fields: CustomerFields) -> CustomerData:
+    """Raises `CustomerInvalid` with every problem."""
+    parsed = parse_customer(fields, document_types(), receiver_conditions())
+    if isinstance(parsed, list):
+        raise CustomerInvalid(parsed)
+    return parsed
+
+
+def get_customer(session: DbSession, organization_id: int, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.organization_id != organization_id:
+        raise NotFound(_("No encontramos ese cliente."))
+    return customer
+
+
+def create_customer(
+    session: DbSession, organization_id: int, fields: CustomerFields, actor: User | None
+) -> Customer:
+    """Validate and store a new customer. Raises `CustomerInvalid` or `DuplicateDocument`."""
+    data = validate_customer(fields)
+    _refuse_duplicate(session, organization_id, data, None)
+    customer = Customer(organization_id=organization_id)
+    apply_data(customer, data)
+    session.add(customer)
+    return _commit(session, customer, data, actor, "customer.create")
+
+
+def update_customer(
+    session: DbSession, customer: Customer, fields: CustomerFields, actor: User | None
+) -> Customer:
+    """Validate and save changes. Raises `CustomerInvalid` or `DuplicateDocument`."""
+    data = validate_customer(fields)
+    _refuse_duplicate(session, customer.organization_id, data, customer.id)
+    apply_data(customer, data)
+    return _commit(session, customer, data, actor, "customer.update")
+
+
+def fields_of(customer: Customer, **changes: str) -> CustomerFields:
+    """The customer as form text, with `changes` on top (an inline edit sends only some)."""
+    current = CustomerFields(
+        doc_type=str(customer.doc_type),
+        doc_number=customer.doc_number,
+        legal_name=customer.legal_name,
+        iva_condition=str(customer.iva_condition),
+        emails=", ".join(customer.email_list),
+        address=customer.address or "",
+        phone=customer.phone or "",
+        notes=customer.notes or "",
+        payment_terms_days=""
+        if customer.payment_terms_days is None
+        else str(customer.payment_terms_days),
+    )
+    return replace(current, **changes)
+
+
+def set_archived(
+    session: DbSession, customer: Customer, archived: bool, actor: User | None
+) -> Customer:
+    """Archive (hidden from pickers and the default list, kept with its invoices) or restore."""
+    if customer.archived == archived:
+        return customer
+    customer.archived_at = utcnow() if archived else None
+    action = "customer.archive" if archived else "customer.unarchive"
+    _audit(session, customer, actor, action)
+    session.commit()
+    return customer
+
+
+def delete_customer(session: DbSession, customer: Customer, actor: User | None) -> None:
+    """Delete for good; refused (`Conflict`) once the customer has invoices: archive instead."""
+    if any(check(session, customer.id) for check in IN_USE_CHECKS):
+        raise Conflict(
+            _(
+                "«%(name)s» ya tiene comprobantes: no se puede borrar, pero sí archivar.",
+                name=customer.legal_name,
+            )
+        )
+    _audit(session, customer, actor, "customer.delete")
+    session.delete(customer)
+    session.commit()
+
+
+def has_customers(session: DbSession, organization_id: int) -> bool:
+    """The dashboard's setup step."""
+    return bool(session.scalar(select(exists().where(Customer.organization_id == organization_id))))
+
+
+def apply_data(customer: Customer, data: CustomerData) -> None:
+    customer.doc_type = data.doc_type
+    customer.doc_number = data.doc_number
+    customer.legal_name = data.legal_name
+    customer.iva_condition = data.iva_condition
+    customer.emails = ",".join(data.emails)
+    customer.address = data.address
+    customer.phone = data.phone
+    customer.notes = data.notes
+    customer.payment_terms_days = data.payment_terms_days
+    customer.sort_name = fold(data.legal_name)[:200]
+    customer.search_text = build_search_text(data)
+
+
+def data_of(customer: Customer) -> CustomerData:
+    """A stored customer as `CustomerData`, to compare with an imported row."""
+    return CustomerData(
+        doc_type=customer.doc_type,
+        doc_number=customer.doc_number,
+        legal_name=customer.legal_name,
+        iva_condition=customer.iva_condition,
+        emails=tuple(customer.email_list),
+        address=customer.address,
+        phone=customer.phone,
+        notes=customer.notes,
+        payment_terms_days=customer.payment_terms_days,
+    )
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+def search_customers(
+    session: DbSession, organization_id: int, query: CustomerQuery, limit: int = PAGE_SIZE
+) -> CustomerPage:
+    """One page of the organization's customers matching `query`, and the next page's cursor.
+
+    Keyset pagination (the cursor holds the last row's sort key and id), so a page costs the
+    same at row 50 and at row 50,000. A malformed cursor restarts from the top.
+    """
+    statement = filtered(organization_id, query)
+    order, key = _ordering(query.sort)
+    cursor = decode_cursor(query.sort, query.after)
+    if cursor is not None:
+        statement = statement.where(_after(query.sort, key, cursor))
+    rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
+    next_cursor = encode_cursor(query.sort, rows[limit - 1]) if len(rows) > limit else None
+    return CustomerPage(rows[:limit], next_cursor)
+
+
+def filtered(organization_id: int, query: CustomerQuery) -> Select[Customer]:
+    """The organization's customers matching the text and status, unordered (export uses it)."""
+    statement = select(Customer).where(Customer.organization_id == organization_id)
+    if query.status == "active":
+        statement = statement.where(Customer.archived_at.is_(None))
+    elif query.status == "archived":
+        statement = statement.where(Customer.archived_at.is_not(None))
+    for term in search_terms(query.text)[:8]:
+        statement = statement.where(Customer.search_text.like(f"%{_escape_like(term)}%", "\\"))
+    return statement
+
+
+def ordered(statement: Select[Customer], sort: Sort) -> Select[Customer]:
+    return statement.order_by(*_ordering(sort)[0])
+
+
+def _ordering(sort: Sort) -> tuple[list[Any], ColumnElement[Any]]:
+    if sort == "document":
+        return [Customer.doc_number, Customer.id], tuple_(Customer.doc_number, Customer.id)
+    if sort == "newest":
+        return (
+            [Customer.created_at.desc(), Customer.id.desc()],
+            tuple_(Customer.created_at, Customer.id),
+        )
+    return [Customer.sort_name, Customer.id], tuple_(Customer.sort_name, Customer.id)
+
+
+def _after(sort: Sort, key: ColumnElement[Any], cursor: tuple[Any, int]) -> ColumnElement[bool]:
+    value, last_id = cursor
+    if sort == "newest":
+        return key < tuple_(value, last_id)
+    return key > tuple_(value, last_id)
+
+
+def encode_cursor(sort: Sort, customer: Customer) -> str:
+    value: Any = {
+        "name": customer.sort_name,
+        "document": customer.doc_number,
+        "newest": customer.created_at.isoformat(),
+    }[sort]
+    # Unpadded: the cursor travels in URLs, where "=" would be escaped.
+    return base64.urlsafe_b64encode(json.dumps([value, customer.id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(sort: Sort, cursor: str | None) -> tuple[Any, int] | None:
+    """The cursor's (sort value, id); None when absent or not one of ours (the first page)."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(value, str) or not isinstance(last_id, int):
+            return None
+        return (dt.datetime.fromisoformat(value) if sort == "newest" else value), last_id
+    except (ValueError, TypeError):
+        return None
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def find_by_document(
+    session: DbSession, organization_id: int, doc_type: int, doc_number: str
+) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(
+            Customer.organization_id == organization_id,
+            Customer.doc_type == doc_type,
+            Customer.doc_number == doc_number,
+        )
+    )
+
+
+def _refuse_duplicate(
+    session: DbSession, organization_id: int, data: CustomerData, own_id: int | None
+) -> None:
+    if data.document_key is None:
+        return
+    existing = find_by_document(session, organization_id, *data.document_key)
+    if existing is not None and existing.id != own_id:
+        raise DuplicateDocument(existing)
+
+
+def _commit(
+    session: DbSession, customer: Customer, data: CustomerData, actor: User | None, action: str
+) -> Customer:
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request stored the same document in between: report it like the check does.
+        session.rollback()
+        key = data.document_key or (DocumentType.OTHER, "0")
+        existing = find_by_document(session, customer.organization_id, *key)
+        if existing is None:
+            raise
+        raise DuplicateDocument(existing) from None
+    _audit(session, customer, actor, action)
+    session.commit()
+    return customer
+
+
+def _audit(session: DbSession, customer: Customer, actor: User | None, action: str) -> None:
+    record_event(
+        session,
+        customer.organization_id,
+        action,
+        actor,
+        subject=("customer", customer.id),
+        details={"name": customer.legal_name, "document": customer.doc_number},
+    )
+
+
+def condition_label(conditions: Mapping[int, str], code: int) -> str:
+    return conditions.get(code, str(code))

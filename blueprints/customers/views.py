@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, flash, request, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import Select
+
+from blueprints.customers import csv_io
+from blueprints.customers.forms import ConfirmImportForm, CustomerForm, EmptyForm, ImportForm
+from blueprints.customers.imports import (
+    UploadedCsv,
+    confirm_import,
+    get_import,
+    preview_import,
+    progress,
+)
+from blueprints.customers.models import Customer
+from blueprints.customers.services import (
+    SORTS,
+    STATUSES,
+    CustomerInvalid,
+    CustomerQuery,
+    create_customer,
+    delete_customer,
+    document_types,
+    fields_of,
+    filtered,
+    get_customer,
+    has_customers,
+    ordered,
+    receiver_conditions,
+    search_customers,
+    set_archived,
+    update_customer,
+)
+from blueprints.dashboard.services import SETUP_CHECKS
+from blueprints.organizations.models import MANAGER_ROLES, Role
+from core.db import db
+from core.errors import DomainError
+from core.tenancy import current_organization_id, organization_required, role_required
+from core.web import attach_error, form_status, render, see_other, wants_fragment
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+SETUP_CHECKS["customer"] = has_customers
+
+# Who may write customers: everyone who invoices; the accountant reads and exports.
+EDITORS = (*MANAGER_ROLES, Role.MEMBER)
+
+
+@bp.app_context_processor
+def customer_labels() -> dict[str, object]:
+    return {"customer_tables": lambda: (document_types(), receiver_conditions())}
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@organization_required
+def index() -> Response:
+    query = parse_query()
+    results = search_customers(db.session, current_organization_id(), query)
+    # "Load more" asks for the next rows only; the search box for the whole result block.
+    fragment = "customers/_page.html" if query.after else "customers/_results.html"
+    return render("customers/index.html", fragment, query=query, results=results)
+
+
+@bp.get("/export.csv")
+@organization_required
+def export() -> Response:
+    query = parse_query()
+    statement = ordered(filtered(current_organization_id(), query), query.sort)
+    response = Response(
+        stream_with_context(csv_io.export_rows(streamed(statement))), mimetype="text/csv"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="clientes.csv"'
+    return response
+
+
+def streamed(statement: Select[Customer]) -> Iterator[Customer]:
+    """Rows in batches from a server-side cursor, closed however the download ends."""
+    result = db.session.scalars(statement.execution_options(yield_per=500))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def parse_query() -> CustomerQuery:
+    args = request.args
+    sort = args.get("sort", "name")
+    status = args.get("status", "active")
+    return CustomerQuery(
+        text=args.get("q", "")[:200],
+        status=status if status in STATUSES else "active",
+        sort=sort if sort in SORTS else "name",
+        after=args.get("after") or None,
+    )
+
+
+# --- one customer --------------------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new() -> Response:
+    form = CustomerForm()
+    if form.validate_on_submit():
+        try:
+            customer = create_customer(
+                db.session, current_organization_id(), form.fields(), current_user
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Agregaste a «%(name)s».", name=customer.legal_name), "success")
+            return see_other(url_for("customers.detail", customer_id=customer.id))
+    elif request.method == "GET":
+        form.doc_type.data = "80"
+    return render("customers/new.html", status=form_status(form), form=form)
+
+
+@bp.get("/<int:customer_id>")
+@organization_required
+def detail(customer_id: int) -> Response:
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    return render("customers/detail.html", customer=customer, action_form=EmptyForm())
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit(customer_id: int) -> Response:
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    form = CustomerForm(data=fields_of(customer).__dict__)
+    if form.validate_on_submit():
+        try:
+            update_customer(db.session, customer, form.fields(), current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash(_("Guardamos los datos de «%(name)s».", name=customer.legal_name), "success")
+            return see_other(url_for("customers.detail", customer_id=customer.id))
+    return render("customers/edit.html", status=form_status(form), form=form, customer=customer)
+
+
+# --- inline edit and row actions (the list's htmx endpoints) --------------------------------------
+
+
+@bp.get("/<int:customer_id>/row")
+@organization_required
+def row(customer_id: int) -> Response:
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    return render_row(customer)
+
+
+@bp.route("/<int:customer_id>/row/edit", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_row(customer_id: int) -> Response:
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    stored = fields_of(customer)
+    form = CustomerForm(prefix=f"customer-{customer.id}", data=stored.__dict__)
+    if form.validate_on_submit():
+        try:
+            update_customer(db.session, customer, form.fields(**stored.__dict__), current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            return render_row(customer)
+    return render(
+        "customers/edit.html",
+        "customers/_row_edit.html",
+        status=form_status(form),
+        form=form,
+        customer=customer,
+    )
+
+
+@bp.post("/<int:customer_id>/archive")
+@role_required(*EDITORS)
+def archive(customer_id: int) -> Response:
+    return change_archived(customer_id, True)
+
+
+@bp.post("/<int:customer_id>/unarchive")
+@role_required(*EDITORS)
+def unarchive(customer_id: int) -> Response:
+    return change_archived(customer_id, False)
+
+
+def change_archived(customer_id: int, archived: bool) -> Response:
+    EmptyForm()  # CSRF is checked globally
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    set_archived(db.session, customer, archived, current_user)
+    if wants_fragment():
+        return render_row(customer)
+    message = _("Archivaste a «%(name)s».") if archived else _("«%(name)s» volvió a la lista.")
+    flash(message % {"name": customer.legal_name}, "success")
+    return see_other(url_for("customers.detail", customer_id=customer.id))
+
+
+@bp.post("/<int:customer_id>/delete")
+@role_required(*MANAGER_ROLES)
+def delete(customer_id: int) -> Response:
+    EmptyForm()
+    customer = get_customer(db.session, current_organization_id(), customer_id)
+    name = customer.legal_name
+    delete_customer(db.session, customer, current_user)
+    if wants_fragment():
+        return Response("", 200)  # the row swaps itself out
+    flash(_("Borramos a «%(name)s».", name=name), "success")
+    return see_other(url_for("customers.index"))
+
+
+def render_row(customer: Customer) -> Response:
+    return render(
+        "customers/detail.html", "customers/_row.html", customer=customer, action_form=EmptyForm()
+    )
+
+
+def show_error(form: CustomerForm, error: DomainError) -> None:
+    if isinstance(error, CustomerInvalid):
+        form.show_problems(error.problems)
+    else:
+        attach_error(form, error)
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*MANAGER_ROLES)
+def import_file() -> Response:
+    form = ImportForm()
+    if form.validate_on_submit():
+        storage = form.file.data
+        upload = UploadedCsv(storage.filename or "clientes.csv", storage.read())
+        try:
+            record = preview_import(db.session, current_organization_id(), current_user, upload)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+        else:
+            return see_other(url_for("customers.import_preview", import_id=record.id))
+    return render("customers/import.html", status=form_status(form), form=form)
+
+
+@bp.get("/imports/<int:import_id>")
+@role_required(*MANAGER_ROLES)
+def import_preview(import_id: int) -> Response:
+    record = get_import(db.session, current_organization_id(), import_id)
+    return render(
+        "customers/import_preview.html",
+        "customers/_import_status.html",
+        record=record,
+        done_rows=progress(record),
+        form=ConfirmImportForm(),
+    )
+
+
+@bp.post("/imports/<int:import_id>/confirm")
+@role_required(*MANAGER_ROLES)
+def confirm(import_id: int) -> Response:
+    record = get_import(db.session, current_organization_id(), import_id)
+    form = ConfirmImportForm()
+    if form.validate_on_submit():
+        confirm_import(db.session, record, form.mode.data, current_user)
+        return see_other(url_for("customers.import_preview", import_id=import_id))
+    return render(
+        "customers/import_preview.html",
+        status=422,
+        record=record,
+        done_rows=progress(record),
+        form=form,
+    )
