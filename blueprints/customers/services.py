@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from arca.codes import DocumentType
+from arca.cuit import format_cuit
 from arca.defaults import ParameterName
 from blueprints.arca.parameters import parameter_table
 from blueprints.audit.services import record_event
@@ -143,7 +144,7 @@ def fields_of(customer: Customer, **changes: str) -> CustomerFields:
     """The customer as form text, with `changes` on top (an inline edit sends only some)."""
     current = CustomerFields(
         doc_type=str(customer.doc_type),
-        doc_number=customer.doc_number,
+        doc_number=display_document(customer.doc_type, customer.doc_number),
         legal_name=customer.legal_name,
         iva_condition=str(customer.iva_condition),
         emails=", ".join(customer.email_list),
@@ -155,6 +156,15 @@ def fields_of(customer: Customer, **changes: str) -> CustomerFields:
         else str(customer.payment_terms_days),
     )
     return replace(current, **changes)
+
+
+def display_document(doc_type: int, number: str) -> str:
+    """As people write it: 20-11111111-2 for CUIT/CUIL/CDI, 30.111.222 for a DNI."""
+    if doc_type in (DocumentType.CUIT, DocumentType.CUIL, DocumentType.CDI):
+        return format_cuit(number)
+    if doc_type == DocumentType.DNI and number.isdigit():
+        return f"{int(number):,}".replace(",", ".")
+    return number
 
 
 def set_archived(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, Response, flash, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, g, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select
@@ -24,6 +24,7 @@ from blueprints.customers.services import (
     CustomerQuery,
     create_customer,
     delete_customer,
+    display_document,
     document_types,
     fields_of,
     filtered,
@@ -50,9 +51,17 @@ SETUP_CHECKS["customer"] = has_customers
 EDITORS = (*MANAGER_ROLES, Role.MEMBER)
 
 
+def customer_tables() -> tuple[dict[int, str], dict[int, str]]:
+    """ARCA's document types and receiver conditions, read once per request (every row shows
+    their labels)."""
+    if "customer_tables" not in g:
+        g.customer_tables = (document_types(), receiver_conditions())
+    return g.customer_tables
+
+
 @bp.app_context_processor
 def customer_labels() -> dict[str, object]:
-    return {"customer_tables": lambda: (document_types(), receiver_conditions())}
+    return {"customer_tables": customer_tables, "display_document": display_document}
 
 
 # --- the list ------------------------------------------------------------------------------------
