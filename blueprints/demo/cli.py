@@ -1,4 +1,5 @@
-"""`flask --app app demo [--reset]`: a demo user, two organizations, certificates, points of sale.
+"""`flask --app app demo [--reset]`: a demo user, two organizations, certificates, points of sale
+and customers.
 
 Prints what it made and the login; never a key or a ticket.
 """
@@ -22,7 +23,8 @@ from core.i18n import iva_label
 @click.option("--reset", is_flag=True, help="Delete the demo organizations first, then remake.")
 @with_appcontext
 def demo_command(reset: bool) -> None:
-    """Demo data in the sandbox: demo@example.com owning two organizations ready to invoice."""
+    """Demo data in the sandbox: demo@example.com owning two organizations ready to invoice
+    (the first with 50 customers)."""
     try:
         _user, reports = create_demo(db.session, get_arca(), get_keyring(), reset)
     except DomainError as error:
@@ -43,5 +45,6 @@ def describe(report: DemoReport) -> str:
         f"{iva_label(organization.iva_condition)}): "
         f"{'created' if report.created else 'already there'}\n"
         f"  certificate {certificate.alias}: {certificate.status}, valid until {expiry}\n"
-        f"  points of sale: {points}"
+        f"  points of sale: {points}\n"
+        f"  customers: {report.customers}"
     )

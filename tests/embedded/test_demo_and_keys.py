@@ -18,13 +18,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app
 from blueprints.audit.models import AuditEvent
 from blueprints.certificates.connection import test_connection as run_connection_test
 from blueprints.certificates.models import AccessTicketRecord, Certificate
 from blueprints.certificates.services import load_credential
+from blueprints.customers.models import Customer
 from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
@@ -86,11 +87,21 @@ def organization_id(cuit: str) -> int:
     return found
 
 
+def customers_by_condition(cuit: str) -> dict[int, int]:
+    counts = db.session.execute(
+        select(Customer.iva_condition, func.count())
+        .where(Customer.organization_id == organization_id(cuit))
+        .group_by(Customer.iva_condition)
+    )
+    return {condition: count for condition, count in counts}
+
+
 def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
     output = run_cli(started, "demo")
     assert "Almacén Demo SRL (CUIT 30-71234567-1, IVA Responsable Inscripto): created" in output
     assert "Ana Demo (CUIT 20-27654321-1, Responsable Monotributo): created" in output
     assert output.count("active, valid until") == 2
+    assert "  customers: 50" in output
     assert f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}" in output
     with started.app_context():
         numbers = db.session.scalars(
@@ -101,16 +112,40 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
         assert numbers == [1, 2]
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions.count("certificate.generate") == actions.count("certificate.upload") == 2
+        # 50 customers of every kind, through the service: validated and audited.
+        conditions = customers_by_condition(ALMACEN)
+        assert sum(conditions.values()) == 50
+        assert set(conditions) == {1, 4, 5, 6, 9}
+        assert customers_by_condition(ANA) == {}
+        almacen = db.session.scalars(
+            select(Customer).where(Customer.organization_id == organization_id(ALMACEN))
+        ).all()
+        anonymous = [c for c in almacen if c.doc_type == 99]
+        assert [(c.legal_name, c.doc_number, c.iva_condition) for c in anonymous] == [
+            ("Consumidor final", "0", 5)
+        ]
+        assert {c.doc_type for c in almacen if c.iva_condition in (1, 4, 6)} == {80}
+        assert {c.doc_type for c in almacen if c.iva_condition == 9} == {94}
+        assert 0 < sum(c.archived for c in almacen) < 5
+        assert actions.count("customer.create") == 50
     client = started.test_client()
     login(client, DEMO_EMAIL, DEMO_PASSWORD)
     assert "Almacén Demo SRL" in text_of(client.get("/"))
+    assert "Ferretería Rivadavia SRL" in text_of(client.get("/customers/?q=ferreteria"))
 
     again = run_cli(started, "demo")
     assert again.count("already there") == 2
+    assert "  customers: 50" in again
+    with started.app_context():
+        assert sum(customers_by_condition(ALMACEN).values()) == 50
+        created = select(func.count()).where(AuditEvent.action == "customer.create")
+        assert db.session.scalar(created) == 50
     reset = run_cli(started, "demo", "--reset")
     assert reset.count(": created") == 2
+    assert "  customers: 50" in reset
     with started.app_context():
         assert len(db.session.scalars(select(Organization)).all()) == 2
+        assert sum(customers_by_condition(ALMACEN).values()) == 50
 
 
 def test_no_private_key_in_the_clear_then_rotation_keeps_the_tickets_coming(
