@@ -18,6 +18,8 @@ from blueprints.customers.views import bp as customers_bp
 from blueprints.dashboard.views import bp as dashboard_bp
 from blueprints.demo.cli import demo_command
 from blueprints.health.views import bp as health_bp
+from blueprints.invoices.cli import invoices_cli
+from blueprints.invoices.views import bp as invoices_bp
 from blueprints.keys.cli import keys_cli
 from blueprints.organizations.views import bp as organizations_bp
 from blueprints.points_of_sale.views import bp as points_of_sale_bp
@@ -39,6 +41,7 @@ BLUEPRINTS = (
     certificates_bp,
     points_of_sale_bp,
     customers_bp,
+    invoices_bp,
     arca_bp,
     health_bp,
 )
@@ -67,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(keys_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(invoices_cli)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     # A CSV import of this many rows or more runs as a background job (RQ), with a progress bar.
     "CUSTOMER_IMPORT_BACKGROUND_ROWS": 10_000,
+    # An anonymous final consumer may be invoiced below this many pesos (RG 5700/2025; NOTES §9).
+    "CONSUMER_IDENTIFICATION_THRESHOLD": 10_000_000,
 }
 
 

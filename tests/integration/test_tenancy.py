@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -20,6 +22,8 @@ from blueprints.certificates.services import generate_request
 from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
+from blueprints.invoices.services import DraftInput, save_draft
+from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
 from blueprints.organizations.services import hash_token
 from blueprints.points_of_sale.models import PointOfSale
@@ -40,6 +44,7 @@ class Tenant:
     point_of_sale_id: int
     customer_id: int
     import_id: int
+    invoice_id: int
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
@@ -50,6 +55,7 @@ ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "point_of_sale_id": lambda t: t.point_of_sale_id,
     "customer_id": lambda t: t.customer_id,
     "import_id": lambda t: t.import_id,
+    "invoice_id": lambda t: t.invoice_id,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -106,6 +112,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 own_point,
                 customer(own),
                 customer_import(own),
+                invoice(own),
             ),
             Tenant(
                 other.id,
@@ -116,6 +123,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 other_point,
                 customer(other),
                 customer_import(other),
+                invoice(other),
             ),
         )
 
@@ -141,6 +149,16 @@ def customer_import(organization: Organization) -> int:
     upload = UploadedCsv("c.csv", b"tipo_documento;numero_documento;razon_social;condicion_iva\n")
     upload = UploadedCsv(upload.name, upload.data + b"96;30111222;Ana;5\n")
     return preview_import(db.session, organization.id, None, upload).id
+
+
+def invoice(organization: Organization) -> int:
+    point = db.session.scalars(
+        select(PointOfSale).where(PointOfSale.organization_id == organization.id)
+    ).first()
+    assert point is not None
+    lines = [Line("Servicio", Decimal("1"), Decimal("100"))]
+    draft = DraftInput(point.id, None, dt.date.today(), lines)
+    return save_draft(db.session, organization, draft, None).id
 
 
 def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:

@@ -1,0 +1,385 @@
+"""Getting a CAE, exactly once, whatever happens on the network (NOTES §12.1, §12.2).
+
+The contract, for every function here: never inside an open database transaction while ARCA
+is called; one authorization at a time per sequence (`locks.sequence_lock`); a number is
+reserved durably (invoice `authorizing` + a pending attempt, committed) before FECAESolicitar;
+the outcome is recorded after it; an outcome that may have happened is settled by asking ARCA
+(FECompConsultar), never by sending again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from arca import errors as arca_errors
+from arca.errors import Message
+from arca.wsfe import (
+    AssociatedVoucher,
+    CaeRequest,
+    CaeResponse,
+    StoredVoucher,
+    TaxAmount,
+    VatAmount,
+    VoucherDetail,
+    WsfeClient,
+)
+from blueprints.certificates.connection import arca_client, describe_arca_error
+from blueprints.invoices.locks import Sequence, sequence_lock
+from blueprints.invoices.models import (
+    EDITABLE,
+    AttemptOutcome,
+    AuthorizationAttempt,
+    Invoice,
+    InvoiceStatus,
+)
+from blueprints.points_of_sale.services import ArcaCallFailed
+from core.arca import ArcaGateway
+from core.db import DbSession, utcnow
+from core.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+UNSETTLED = (InvoiceStatus.AUTHORIZING, InvoiceStatus.UNKNOWN)
+
+
+class InvoiceNotEditable(Conflict):
+    """The invoice is authorized, or being authorized: it cannot be sent again."""
+
+
+def sequence_of(invoice: Invoice) -> Sequence:
+    return Sequence(invoice.organization_id, invoice.point_of_sale_number, invoice.invoice_type)
+
+
+def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway) -> Invoice:
+    """Ask ARCA for the invoice's CAE; returns it in its final state for this attempt.
+
+    Approved: `authorized`. Rejected: `rejected` with ARCA's reasons, number released.
+    Outcome unknown: settled at once if ARCA can say (authorized, or back to `draft`: safe to
+    retry), else left `unknown` for `reconcile_pending`. Raises `InvoiceNotEditable` unless the
+    invoice is a draft or rejected, `ArcaCallFailed` when ARCA could not be reached before
+    anything was sent (the invoice is as it was), `SequenceBusy` when the sequence stays locked.
+    """
+    invoice = session.get_one(Invoice, invoice_id)
+    sequence = sequence_of(invoice)
+    with sequence_lock(sequence):
+        session.expire_all()  # whatever was read before the lock may be stale
+        invoice = session.get_one(Invoice, invoice_id)
+        if invoice.status not in EDITABLE:
+            raise InvoiceNotEditable(_("Este comprobante ya fue autorizado o se está autorizando."))
+        with arca_client(session, invoice.organization_id, gateway) as arca:
+            settle_sequence(session, sequence, arca.wsfe)
+            last = _ask(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
+            request, attempt_id = reserve(session, invoice_id, last + 1)
+            _send(session, invoice_id, attempt_id, request, arca.wsfe)
+    session.expire_all()
+    return session.get_one(Invoice, invoice_id)
+
+
+def _numbering(sequence: Sequence) -> tuple[int, int]:
+    return sequence.point_of_sale, sequence.invoice_type
+
+
+def reserve(session: DbSession, invoice_id: int, number: int) -> tuple[CaeRequest, int]:
+    """The number, durably: `authorizing` + a pending attempt, committed. Returns the request
+    built *before* the commit, so nothing reads the database (and opens a transaction) while
+    ARCA is called."""
+    invoice = session.get_one(Invoice, invoice_id)
+    invoice.status = InvoiceStatus.AUTHORIZING
+    invoice.number = number
+    invoice.errors = []
+    attempt = AuthorizationAttempt(invoice_id=invoice.id, number=number)
+    session.add(attempt)
+    session.flush()
+    request = build_request(invoice, number)
+    attempt_id = attempt.id
+    session.commit()
+    return request, attempt_id
+
+
+def _send(
+    session: DbSession, invoice_id: int, attempt_id: int, request: CaeRequest, wsfe: WsfeClient
+) -> None:
+    try:
+        response = wsfe.authorize(request)
+    except arca_errors.OutcomeUnknown as error:
+        _record_unknown(session, invoice_id, attempt_id, error)
+        _settle_one(session, invoice_id, wsfe)
+        return
+    except (arca_errors.ServiceUnavailable, arca_errors.SoapFault) as error:
+        # Certainly not processed: the number goes back, the draft stays as it was.
+        message = describe_arca_error(error)
+        _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
+        raise ArcaCallFailed(message) from error
+    record_response(session, invoice_id, attempt_id, response)
+
+
+def record_response(
+    session: DbSession, invoice_id: int, attempt_id: int, response: CaeResponse
+) -> None:
+    """ARCA answered: approved or rejected (with its reasons). Commits."""
+    invoice = session.get_one(Invoice, invoice_id)
+    attempt = session.get_one(AuthorizationAttempt, attempt_id)
+    attempt.request_xml, attempt.response_xml = response.raw_request_xml, response.raw_response_xml
+    attempt.finished_at = utcnow()
+    detail = response.details[0] if response.details else None
+    if response.approved and detail is not None and detail.cae:
+        attempt.outcome = AttemptOutcome.APPROVED
+        _adopt(invoice, detail.cae, detail.cae_due, detail.observations)
+    else:
+        attempt.outcome = AttemptOutcome.REJECTED
+        observations = detail.observations if detail else []
+        invoice.status = InvoiceStatus.REJECTED
+        invoice.number = None
+        invoice.errors = messages(response.errors)
+        invoice.observations = messages(observations)
+        attempt.detail = "; ".join(str(m) for m in [*response.errors, *observations])
+    session.commit()
+
+
+# --- settling what may have happened ------------------------------------------------------------
+
+
+def settle_sequence(session: DbSession, sequence: Sequence, wsfe: WsfeClient) -> None:
+    """Settle every invoice of the sequence left `authorizing` or `unknown` (a crash, a lost
+    answer) before a new number is taken. Call with the sequence's lock held."""
+    pending = session.scalars(
+        select(Invoice.id).where(
+            Invoice.organization_id == sequence.organization_id,
+            Invoice.point_of_sale_number == sequence.point_of_sale,
+            Invoice.invoice_type == sequence.invoice_type,
+            Invoice.status.in_(UNSETTLED),
+        )
+    ).all()
+    session.commit()
+    for invoice_id in pending:
+        _settle_one(session, invoice_id, wsfe)
+
+
+def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
+    """FECompConsultar for the reserved number: ARCA has our voucher → adopt its CAE; ARCA has
+    nothing → release (safe to send again); ARCA unreachable → leave it `unknown`."""
+    invoice = session.get_one(Invoice, invoice_id)
+    number, sequence = invoice.number, sequence_of(invoice)
+    if number is None:
+        session.commit()
+        return
+    attempt = _last_attempt(session, invoice_id)
+    ours = build_request(invoice, number).details[0]
+    session.commit()
+    try:
+        stored = wsfe.consult(sequence.point_of_sale, sequence.invoice_type, number)
+    except arca_errors.ArcaError as error:
+        log.warning("invoice %s: ARCA could not be asked about %s: %s", invoice_id, number, error)
+        _mark_unknown(session, invoice_id, describe_arca_error(error))
+        return
+    if stored is None:
+        _release(
+            session, invoice_id, attempt, AttemptOutcome.RECONCILED, "ARCA has no such voucher"
+        )
+    elif stored.result == "A" and stored.authorization_code and same_voucher(stored, ours):
+        _adopt_stored(session, invoice_id, attempt, stored)
+    else:
+        # ARCA holds a *different* voucher under our number: never adopt it, never resend.
+        _mark_unknown(
+            session,
+            invoice_id,
+            _(
+                "ARCA tiene registrado otro comprobante con el número %(number)s: "
+                "revisalo con tu contador.",
+                number=number,
+            ),
+        )
+
+
+def reconcile_pending(session: DbSession, organization_id: int | None, gateway: ArcaGateway) -> int:
+    """Settle every `authorizing`/`unknown` invoice (of one organization, or all). For the
+    periodic job and `flask --app app invoices reconcile`. Returns how many were settled."""
+    query = select(
+        Invoice.organization_id, Invoice.point_of_sale_number, Invoice.invoice_type
+    ).where(Invoice.status.in_(UNSETTLED))
+    if organization_id is not None:
+        query = query.where(Invoice.organization_id == organization_id)
+    sequences = {Sequence(*row) for row in session.execute(query.distinct())}
+    session.commit()
+    settled = 0
+    for sequence in sorted(sequences, key=str):
+        with (
+            sequence_lock(sequence),
+            arca_client(session, sequence.organization_id, gateway) as arca,
+        ):
+            before = _unsettled_count(session, sequence)
+            settle_sequence(session, sequence, arca.wsfe)
+            settled += before - _unsettled_count(session, sequence)
+    return settled
+
+
+def _unsettled_count(session: DbSession, sequence: Sequence) -> int:
+    count = len(
+        session.scalars(
+            select(Invoice.id).where(
+                Invoice.organization_id == sequence.organization_id,
+                Invoice.point_of_sale_number == sequence.point_of_sale,
+                Invoice.invoice_type == sequence.invoice_type,
+                Invoice.status.in_(UNSETTLED),
+            )
+        ).all()
+    )
+    session.commit()
+    return count
+
+
+def same_voucher(stored: StoredVoucher, ours: VoucherDetail) -> bool:
+    """ARCA's record is the voucher we sent (NOTES §12.1): receiver, date, amounts, currency."""
+    theirs = stored.detail
+    return (
+        theirs.doc_type == ours.doc_type
+        and theirs.doc_number == ours.doc_number
+        and theirs.date == ours.date
+        and theirs.concept == ours.concept
+        and theirs.currency == ours.currency
+        and all(
+            getattr(theirs, name) == getattr(ours, name)
+            for name in ("total", "net", "untaxed", "exempt", "vat_total", "other_taxes_total")
+        )
+    )
+
+
+# --- state changes -------------------------------------------------------------------------------
+
+
+def _adopt(
+    invoice: Invoice, cae: str, cae_due: dt.date | None, observations: Iterable[Message]
+) -> None:
+    invoice.status = InvoiceStatus.AUTHORIZED
+    invoice.cae, invoice.cae_due = cae, cae_due
+    invoice.authorized_at = utcnow()
+    invoice.observations = messages(observations)
+    invoice.errors = []
+
+
+def _adopt_stored(
+    session: DbSession, invoice_id: int, attempt_id: int | None, stored: StoredVoucher
+) -> None:
+    invoice = session.get_one(Invoice, invoice_id)
+    _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
+    _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, "CAE found by FECompConsultar")
+    session.commit()
+
+
+def _release(
+    session: DbSession,
+    invoice_id: int,
+    attempt_id: int | None,
+    outcome: AttemptOutcome,
+    why: str,
+    user_message: str | None = None,
+) -> None:
+    invoice = session.get_one(Invoice, invoice_id)
+    invoice.status = InvoiceStatus.DRAFT
+    invoice.number = None
+    invoice.errors = [{"code": None, "text": user_message}] if user_message else []
+    _finish_attempt(session, attempt_id, outcome, why)
+    session.commit()
+
+
+def _record_unknown(
+    session: DbSession, invoice_id: int, attempt_id: int, error: arca_errors.OutcomeUnknown
+) -> None:
+    attempt = session.get_one(AuthorizationAttempt, attempt_id)
+    attempt.request_xml = error.raw_request_xml or None
+    _finish_attempt(session, attempt_id, AttemptOutcome.UNKNOWN, str(error))
+    session.get_one(Invoice, invoice_id).status = InvoiceStatus.UNKNOWN
+    session.commit()
+
+
+def _mark_unknown(session: DbSession, invoice_id: int, why: str) -> None:
+    invoice = session.get_one(Invoice, invoice_id)
+    invoice.status = InvoiceStatus.UNKNOWN
+    invoice.errors = [{"code": None, "text": why}]
+    session.commit()
+
+
+def _finish_attempt(
+    session: DbSession, attempt_id: int | None, outcome: AttemptOutcome, detail: str
+) -> None:
+    if attempt_id is None:
+        return
+    attempt = session.get_one(AuthorizationAttempt, attempt_id)
+    attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, utcnow()
+
+
+def _last_attempt(session: DbSession, invoice_id: int) -> int | None:
+    return session.scalar(
+        select(AuthorizationAttempt.id)
+        .where(AuthorizationAttempt.invoice_id == invoice_id)
+        .order_by(AuthorizationAttempt.id.desc())
+        .limit(1)
+    )
+
+
+def messages(items: Iterable[Message]) -> list[dict[str, object]]:
+    return [{"code": item.code, "text": item.text} for item in items]
+
+
+def _ask(call: Callable[[], int]) -> int:
+    try:
+        return call()
+    except arca_errors.ArcaError as error:
+        raise ArcaCallFailed(describe_arca_error(error)) from error
+
+
+# --- the request ---------------------------------------------------------------------------------
+
+
+def build_request(invoice: Invoice, number: int) -> CaeRequest:
+    """FECAESolicitar for one voucher, from the stored invoice (amounts already ARCA's)."""
+    services = invoice.concept in (2, 3)
+    foreign = invoice.currency != "PES"
+    detail = VoucherDetail(
+        concept=invoice.concept,
+        doc_type=invoice.receiver_doc_type,
+        doc_number=int("".join(ch for ch in invoice.receiver_doc_number if ch.isdigit()) or 0),
+        number_from=number,
+        number_to=number,
+        date=invoice.issue_date,
+        total=invoice.total,
+        untaxed=invoice.untaxed,
+        net=invoice.net,
+        exempt=invoice.exempt,
+        vat_total=invoice.vat_total,
+        other_taxes_total=invoice.other_taxes_total,
+        service_from=invoice.service_from if services else None,
+        service_to=invoice.service_to if services else None,
+        payment_due=invoice.payment_due if services else None,
+        currency=invoice.currency,
+        currency_rate=invoice.currency_rate if foreign else Decimal(1),
+        same_currency_quantity=invoice.same_currency_payment if foreign else None,
+        receiver_iva_condition=invoice.receiver_condition,
+        vat=[VatAmount(row.rate_id, row.base, row.amount) for row in invoice.vat_rows],
+        taxes=[
+            TaxAmount(row.tax_id, row.base, row.rate, row.amount, row.description)
+            for row in invoice.tax_rows
+        ],
+        associated=_associated(invoice),
+    )
+    return CaeRequest(invoice.point_of_sale_number, invoice.invoice_type, [detail])
+
+
+def _associated(invoice: Invoice) -> list[AssociatedVoucher]:
+    original = invoice.associated_invoice
+    if original is None or original.number is None:
+        return []
+    return [
+        AssociatedVoucher(
+            invoice_type=original.invoice_type,
+            point_of_sale=original.point_of_sale_number,
+            number=original.number,
+            date=original.issue_date,
+        )
+    ]

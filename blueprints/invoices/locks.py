@@ -1,0 +1,105 @@
+"""One authorization at a time per numbering sequence (organization, point of sale, type).
+
+ARCA numbers each sequence itself (the next number must be last authorized + 1, 10016), so two
+processes reserving numbers in the same sequence would collide. PostgreSQL: a session-level
+advisory lock on a dedicated autocommit connection (no transaction stays open while ARCA is
+called; the server releases it if the process dies). SQLite (the embedded default, one host):
+an `flock` per sequence in the instance folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import text
+
+from core.db import db
+from core.errors import Conflict
+
+WAIT_SECONDS = 60.0
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Sequence:
+    organization_id: int
+    point_of_sale: int
+    invoice_type: int
+
+    def lock_ids(self) -> tuple[int, int]:
+        """Two signed 32-bit ints for pg_advisory_lock(int, int): the slice and the sequence."""
+        digest = hashlib.sha256(str(self).encode()).digest()
+        return 0x7A1C, int.from_bytes(digest[:4], "big", signed=True)
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}-{self.point_of_sale}-{self.invoice_type}"
+
+
+class SequenceBusy(Conflict):
+    """Another authorization of the same sequence held the lock for too long."""
+
+
+@contextlib.contextmanager
+def sequence_lock(sequence: Sequence, wait: float = WAIT_SECONDS) -> Iterator[None]:
+    """Hold the sequence's lock; raises `SequenceBusy` after `wait` seconds."""
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_lock(sequence, wait):
+            yield
+    else:
+        with _file_lock(sequence, wait):
+            yield
+
+
+@contextlib.contextmanager
+def _advisory_lock(sequence: Sequence, wait: float) -> Iterator[None]:
+    first, second = sequence.lock_ids()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        deadline = time.monotonic() + wait
+        while not connection.scalar(
+            text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": first, "b": second}
+        ):
+            if time.monotonic() >= deadline:
+                raise _busy()
+            time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": first, "b": second})
+
+
+@contextlib.contextmanager
+def _file_lock(sequence: Sequence, wait: float) -> Iterator[None]:
+    folder = Path(current_app.instance_path) / "locks"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"invoices-{sequence}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _busy() from None
+                time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+def _busy() -> SequenceBusy:
+    return SequenceBusy(
+        _("Otro comprobante del mismo punto de venta y tipo se está autorizando; probá en un rato.")
+    )

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import TimestampMixin, db, utcnow
+
+MONEY = Numeric(15, 2)
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"  # editable; also where a rejected or safely-retryable invoice returns
+    AUTHORIZING = "authorizing"  # number reserved, FECAESolicitar under way
+    AUTHORIZED = "authorized"  # CAE granted: immutable, never deleted
+    REJECTED = "rejected"  # ARCA said no; editable again, ARCA's reasons kept
+    UNKNOWN = "unknown"  # the call may have reached ARCA: resolved by FECompConsultar
+
+
+EDITABLE = (InvoiceStatus.DRAFT, InvoiceStatus.REJECTED)
+
+
+class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """A voucher (invoice, credit or debit note) from draft to CAE.
+
+    Money in ARCA's terms with 2 decimals. The receiver fields are a snapshot of the customer,
+    refreshed until authorization and frozen after it. Once `authorized`, the database refuses
+    any change to the row and its lines (triggers in migration 0004), and any delete.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'authorizing', 'authorized', 'rejected', 'unknown')",
+            name="status",
+        ),
+        CheckConstraint("concept IN (1, 2, 3)", name="concept"),
+        CheckConstraint(
+            "status <> 'authorized' OR (number IS NOT NULL AND cae IS NOT NULL)",
+            name="authorized_has_cae",
+        ),
+        # A number is used once per sequence, whatever state holds it.
+        Index(
+            "uq_invoices_number",
+            "organization_id",
+            "point_of_sale_number",
+            "invoice_type",
+            "number",
+            unique=True,
+            postgresql_where=text("number IS NOT NULL"),
+            sqlite_where=text("number IS NOT NULL"),
+        ),
+        Index("ix_invoices_organization_id_issue_date", "organization_id", "issue_date", "id"),
+        Index("ix_invoices_organization_id_status", "organization_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    point_of_sale_id: Mapped[int] = mapped_column(ForeignKey("points_of_sale.id"))
+    point_of_sale_number: Mapped[int]
+    invoice_type: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # arca.codes.VoucherKind
+    letter: Mapped[str] = mapped_column(String(4))
+    concept: Mapped[int] = mapped_column(default=1)
+    status: Mapped[InvoiceStatus] = mapped_column(String(16), default=InvoiceStatus.DRAFT)
+
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    receiver_name: Mapped[str] = mapped_column(String(200))
+    receiver_doc_type: Mapped[int]
+    receiver_doc_number: Mapped[str] = mapped_column(String(20))
+    receiver_condition: Mapped[int]
+    receiver_address: Mapped[str | None] = mapped_column(String(300))
+
+    issue_date: Mapped[dt.date]
+    service_from: Mapped[dt.date | None]
+    service_to: Mapped[dt.date | None]
+    payment_due: Mapped[dt.date | None]
+    currency: Mapped[str] = mapped_column(String(3), default="PES")
+    currency_rate: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal("1"))
+    same_currency_payment: Mapped[bool] = mapped_column(default=False)
+    prices_include_vat: Mapped[bool] = mapped_column(default=False)
+
+    untaxed: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    net: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    exempt: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    vat_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    other_taxes_total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+
+    associated_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    number: Mapped[int | None]
+    cae: Mapped[str | None] = mapped_column(String(14))
+    cae_due: Mapped[dt.date | None]
+    authorized_at: Mapped[dt.datetime | None]
+    observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+    vat_rows: Mapped[list[InvoiceVat]] = relationship(
+        cascade="all, delete-orphan", order_by="InvoiceVat.rate_id"
+    )
+    tax_rows: Mapped[list[InvoiceTax]] = relationship(
+        cascade="all, delete-orphan", order_by="InvoiceTax.id"
+    )
+    associated_invoice: Mapped[Invoice | None] = relationship(
+        remote_side=lambda: [Invoice.id], foreign_keys=lambda: [Invoice.associated_invoice_id]
+    )
+    attempts: Mapped[list[AuthorizationAttempt]] = relationship(
+        cascade="all, delete-orphan", order_by="AuthorizationAttempt.id"
+    )
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE
+
+
+class InvoiceLine(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(18, 6))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    discount_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    vat: Mapped[str] = mapped_column(String(8))  # a VAT rate id ("5"), "exempt" or "untaxed"
+    net: Mapped[Decimal] = mapped_column(MONEY)
+    vat_amount: Mapped[Decimal] = mapped_column(MONEY)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceVat(db.Model):  # type: ignore[name-defined]
+    """One `AlicIva` of the invoice: the base and VAT of one rate."""
+
+    __tablename__ = "invoice_vat"
+    __table_args__ = (UniqueConstraint("invoice_id", "rate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    rate_id: Mapped[int]
+    base: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class InvoiceTax(db.Model):  # type: ignore[name-defined]
+    """One `Tributo` (perceptions, internal taxes…)."""
+
+    __tablename__ = "invoice_taxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    tax_id: Mapped[int]
+    description: Mapped[str] = mapped_column(String(100))
+    base: Mapped[Decimal] = mapped_column(MONEY)
+    rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class AttemptOutcome(StrEnum):
+    PENDING = "pending"  # reserved and about to be sent (or the process died here)
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"  # sent, no readable answer
+    NOT_SENT = "not_sent"  # ARCA unreachable before sending: nothing happened
+    RECONCILED = "reconciled"  # FECompConsultar settled an unknown outcome
+
+
+class AuthorizationAttempt(db.Model):  # type: ignore[name-defined]
+    """One FECAESolicitar (or its reconciliation) for one invoice, with what went on the wire
+    (Token and Sign redacted by arca.wsfe)."""
+
+    __tablename__ = "authorization_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16), default=AttemptOutcome.PENDING)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    request_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
+    response_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,297 @@
+"""Invoices before ARCA: drafts written and rewritten by the editor, and what they add up to.
+
+A draft is saved whole: the header, the lines and ARCA's amounts computed by `totals`, in one
+commit. The voucher type follows from the issuer's condition, the receiver's condition and the
+kind (`letters`); the receiver is a snapshot of the customer, refreshed on every save until the
+invoice is authorized.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import cast
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, func, select
+
+from arca.codes import DocumentType, IssuerCondition, VoucherKind
+from blueprints.audit.services import record_event
+from blueprints.auth.models import User
+from blueprints.customers.models import Customer
+from blueprints.customers.services import IN_USE_CHECKS, get_customer
+from blueprints.invoices.letters import VoucherLetter, invoice_type_for, letter_for, note_type_for
+from blueprints.invoices.models import (
+    EDITABLE,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    InvoiceTax,
+    InvoiceVat,
+)
+from blueprints.invoices.totals import Line, OtherTax, Totals, VatTreatment, compute_totals
+from blueprints.organizations.models import Organization
+from blueprints.points_of_sale.models import PointOfSale
+from core.db import DbSession
+from core.errors import Conflict, NotFound, ValidationFailed
+
+ANONYMOUS_NAME = "Consumidor final"
+CONSUMIDOR_FINAL = 5
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """What the editor sends, parsed (amounts as Decimal, dates as dates)."""
+
+    point_of_sale_id: int
+    customer_id: int | None  # None: an anonymous final consumer
+    issue_date: dt.date
+    lines: list[Line]
+    kind: VoucherKind = VoucherKind.INVOICE
+    concept: int = 1
+    service_from: dt.date | None = None
+    service_to: dt.date | None = None
+    payment_due: dt.date | None = None
+    currency: str = "PES"
+    currency_rate: Decimal = Decimal("1")
+    same_currency_payment: bool = False
+    prices_include_vat: bool = False
+    other_taxes: list[OtherTax] = field(default_factory=list)
+    associated_invoice_id: int | None = None
+    notes: str | None = None
+
+
+def get_invoice(session: DbSession, organization_id: int, invoice_id: int) -> Invoice:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.organization_id != organization_id:
+        raise NotFound(_("No encontramos ese comprobante."))
+    return invoice
+
+
+def save_draft(
+    session: DbSession,
+    organization: Organization,
+    draft: DraftInput,
+    actor: User | None,
+    invoice: Invoice | None = None,
+) -> Invoice:
+    """Create a draft, or rewrite `invoice` (a draft or a rejected one) with `draft`. Commits.
+
+    Raises `Conflict` for an invoice that is no longer editable, `NotFound` for another
+    organization's point of sale, customer or original invoice.
+    """
+    if invoice is not None and invoice.status not in EDITABLE:
+        raise Conflict(_("Un comprobante autorizado no se puede modificar."))
+    point = _point_of_sale(session, organization.id, draft.point_of_sale_id)
+    customer = _customer(session, organization.id, draft.customer_id)
+    original = _original(session, organization.id, draft.associated_invoice_id)
+    invoice = invoice or Invoice(
+        organization_id=organization.id, created_by_id=actor.id if actor else None
+    )
+    _apply_header(invoice, point, draft)
+    _snapshot_receiver(invoice, customer)
+    invoice.kind = str(draft.kind)
+    invoice.letter, invoice.invoice_type = _voucher_type(
+        organization, invoice, draft.kind, original
+    )
+    invoice.associated_invoice_id = original.id if original else None
+    letter = cast(VoucherLetter, invoice.letter)
+    totals = compute_totals(draft.lines, letter, draft.prices_include_vat, draft.other_taxes)
+    _apply_totals(invoice, draft, totals)
+    if invoice.status == InvoiceStatus.REJECTED:
+        invoice.status = InvoiceStatus.DRAFT
+    session.add(invoice)
+    session.flush()
+    record_event(session, organization.id, "invoice.save", actor, subject=("invoice", invoice.id))
+    session.commit()
+    return invoice
+
+
+def _apply_header(invoice: Invoice, point: PointOfSale, draft: DraftInput) -> None:
+    invoice.point_of_sale_id = point.id
+    invoice.point_of_sale_number = point.number
+    invoice.concept = draft.concept
+    invoice.issue_date = draft.issue_date
+    services = draft.concept in (2, 3)
+    invoice.service_from = draft.service_from if services else None
+    invoice.service_to = draft.service_to if services else None
+    invoice.payment_due = draft.payment_due if services else None
+    invoice.currency = draft.currency
+    foreign = draft.currency != "PES"
+    invoice.currency_rate = draft.currency_rate if foreign else Decimal("1")
+    invoice.same_currency_payment = draft.same_currency_payment if foreign else False
+    invoice.prices_include_vat = draft.prices_include_vat
+    invoice.notes = (draft.notes or "").strip() or None
+
+
+def _snapshot_receiver(invoice: Invoice, customer: Customer | None) -> None:
+    """The receiver as the invoice prints it; frozen once authorized."""
+    invoice.customer_id = customer.id if customer else None
+    if customer is None:
+        invoice.receiver_name = ANONYMOUS_NAME
+        invoice.receiver_doc_type, invoice.receiver_doc_number = DocumentType.OTHER, "0"
+        invoice.receiver_condition, invoice.receiver_address = CONSUMIDOR_FINAL, None
+        return
+    invoice.receiver_name = customer.legal_name
+    invoice.receiver_doc_type = customer.doc_type
+    invoice.receiver_doc_number = customer.doc_number
+    invoice.receiver_condition = customer.iva_condition
+    invoice.receiver_address = customer.address
+
+
+def _voucher_type(
+    organization: Organization, invoice: Invoice, kind: VoucherKind, original: Invoice | None
+) -> tuple[str, int]:
+    if original is not None:
+        return original.letter, note_type_for(original.invoice_type, kind)
+    letter = letter_for(IssuerCondition(organization.iva_condition), invoice.receiver_condition)
+    return letter, invoice_type_for(letter, kind)
+
+
+def _apply_totals(invoice: Invoice, draft: DraftInput, totals: Totals) -> None:
+    invoice.untaxed, invoice.net, invoice.exempt = totals.untaxed, totals.net, totals.exempt
+    invoice.vat_total, invoice.other_taxes_total = totals.vat_total, totals.other_taxes_total
+    invoice.total = totals.total
+    invoice.lines = [
+        InvoiceLine(
+            position=index,
+            description=line.description.strip(),
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            vat=str(line.vat),
+            net=amount.net,
+            vat_amount=amount.vat,
+            total=amount.total,
+        )
+        for index, (line, amount) in enumerate(zip(draft.lines, totals.lines, strict=True))
+    ]
+    invoice.vat_rows = [
+        InvoiceVat(rate_id=v.rate_id, base=v.base, amount=v.amount) for v in totals.vat
+    ]
+    invoice.tax_rows = [
+        InvoiceTax(
+            tax_id=t.tax_id,
+            description=t.description or "",
+            base=t.base,
+            rate=t.rate,
+            amount=t.amount,
+        )
+        for t in totals.other_taxes
+    ]
+
+
+def _point_of_sale(session: DbSession, organization_id: int, point_id: int) -> PointOfSale:
+    point = session.get(PointOfSale, point_id)
+    if point is None or point.organization_id != organization_id:
+        raise ValidationFailed(_("Elegí un punto de venta."), field="point_of_sale_id")
+    return point
+
+
+def _customer(session: DbSession, organization_id: int, customer_id: int | None) -> Customer | None:
+    return None if customer_id is None else get_customer(session, organization_id, customer_id)
+
+
+def _original(session: DbSession, organization_id: int, invoice_id: int | None) -> Invoice | None:
+    if invoice_id is None:
+        return None
+    original = get_invoice(session, organization_id, invoice_id)
+    if original.status != InvoiceStatus.AUTHORIZED:
+        raise Conflict(_("Una nota solo se emite sobre un comprobante autorizado."))
+    return original
+
+
+def delete_draft(session: DbSession, invoice: Invoice, actor: User | None) -> None:
+    """Drafts only: an invoice that ever took a number is kept (the database refuses too)."""
+    if invoice.status not in EDITABLE or any(a.number for a in invoice.attempts):
+        raise Conflict(_("Solo se borran borradores que nunca se enviaron a ARCA."))
+    record_event(
+        session, invoice.organization_id, "invoice.delete", actor, subject=("invoice", invoice.id)
+    )
+    session.delete(invoice)
+    session.commit()
+
+
+def credited_so_far(session: DbSession, original: Invoice) -> Decimal:
+    """What authorized credit notes have already taken from `original`."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Invoice.total), 0)).where(
+            Invoice.associated_invoice_id == original.id,
+            Invoice.kind == str(VoucherKind.CREDIT_NOTE),
+            Invoice.status == InvoiceStatus.AUTHORIZED,
+        )
+    )
+    return Decimal(total or 0)
+
+
+def customer_has_invoices(session: DbSession, customer_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Invoice.customer_id == customer_id))))
+
+
+IN_USE_CHECKS.append(customer_has_invoices)
+
+
+def has_invoices(session: DbSession, organization_id: int) -> bool:
+    """The dashboard's last setup step: an invoice authorized."""
+    query = exists().where(
+        Invoice.organization_id == organization_id, Invoice.status == InvoiceStatus.AUTHORIZED
+    )
+    return bool(session.scalar(select(query)))
+
+
+def list_invoices(
+    session: DbSession, organization_id: int, status: str | None = None, limit: int = 100
+) -> list[Invoice]:
+    """The latest invoices, newest first (the full list with filters comes with #7)."""
+    query = select(Invoice).where(Invoice.organization_id == organization_id)
+    if status in {s.value for s in InvoiceStatus}:
+        query = query.where(Invoice.status == status)
+    query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def credit_note_from(
+    session: DbSession, organization: Organization, original: Invoice, actor: User | None
+) -> Invoice:
+    """A draft credit note for what is left of `original`, its lines copied. Commits."""
+    if original.status != InvoiceStatus.AUTHORIZED:
+        raise Conflict(_("Una nota solo se emite sobre un comprobante autorizado."))
+    if original.kind == str(VoucherKind.CREDIT_NOTE):
+        raise Conflict(_("No se emite una nota de crédito sobre otra nota de crédito."))
+    left = original.total - credited_so_far(session, original)
+    if left <= 0:
+        raise Conflict(_("Ese comprobante ya está acreditado por completo."))
+    draft = DraftInput(
+        point_of_sale_id=original.point_of_sale_id,
+        customer_id=original.customer_id,
+        issue_date=original.issue_date,
+        lines=[
+            Line(
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.discount_percent,
+                vat_of(line.vat),
+            )
+            for line in original.lines
+        ],
+        kind=VoucherKind.CREDIT_NOTE,
+        concept=original.concept,
+        service_from=original.service_from,
+        service_to=original.service_to,
+        payment_due=original.payment_due,
+        currency=original.currency,
+        currency_rate=original.currency_rate,
+        same_currency_payment=original.same_currency_payment,
+        prices_include_vat=original.prices_include_vat,
+        associated_invoice_id=original.id,
+    )
+    return save_draft(session, organization, draft, actor)
+
+
+def vat_of(stored: str) -> VatTreatment:
+    """A line's stored VAT column ("5", "exempt") as `totals` takes it."""
+    if stored in ("exempt", "untaxed"):
+        return stored  # type: ignore[return-value]
+    return int(stored)

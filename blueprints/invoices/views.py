@@ -1,0 +1,332 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, flash, g, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from arca.codes import RECEIVER_CONDITIONS, VAT_RATES, VOUCHER_TYPES, IssuerCondition, VoucherKind
+from blueprints.customers.services import CustomerQuery, search_customers
+from blueprints.dashboard.services import SETUP_CHECKS
+from blueprints.invoices.authorization import UNSETTLED
+from blueprints.invoices.forms import InvoiceForm, draft_input, parsed_lines, percent_label
+from blueprints.invoices.jobs import is_queued, queue_authorization
+from blueprints.invoices.letters import letter_for
+from blueprints.invoices.models import EDITABLE, Invoice
+from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.services import (
+    DraftInput,
+    credit_note_from,
+    delete_draft,
+    get_invoice,
+    has_invoices,
+    list_invoices,
+    save_draft,
+)
+from blueprints.invoices.totals import compute_totals
+from blueprints.organizations.models import MANAGER_ROLES, Role
+from blueprints.points_of_sale.models import PointOfSale
+from core.arca import get_arca
+from core.db import db
+from core.errors import DomainError
+from core.tenancy import current_organization_id, organization_required, role_required
+from core.web import attach_error, render, see_other
+
+bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+SETUP_CHECKS["invoice"] = has_invoices
+ISSUERS = (*MANAGER_ROLES, Role.MEMBER)
+# The currencies the editor offers (MonId): pesos, and the two a small business meets.
+CURRENCIES = {"PES": "Pesos", "DOL": "Dólar estadounidense", "060": "Euro"}
+
+
+@bp.app_context_processor
+def invoice_labels() -> dict[str, object]:
+    return {
+        "voucher_name": voucher_name,
+        "vat_label": vat_label,
+        "receiver_condition_label": receiver_condition_label,
+        "outcome_label": outcome_label,
+    }
+
+
+def voucher_name(code: int) -> str:
+    voucher = VOUCHER_TYPES.get(code)
+    return voucher.description if voucher else str(code)
+
+
+def vat_label(vat: int | str) -> str:
+    text_value = str(vat)
+    if text_value == "exempt":
+        return _("Exento")
+    if text_value == "untaxed":
+        return _("No gravado")
+    rate = VAT_RATES.get(int(text_value)) if text_value.isdigit() else None
+    return percent_label(rate) if rate is not None else text_value
+
+
+def receiver_condition_label(code: int) -> str:
+    condition = RECEIVER_CONDITIONS.get(code)
+    return condition.description if condition else str(code)
+
+
+def outcome_label(outcome: str) -> str:
+    labels = {
+        "pending": _("en curso"),
+        "approved": _("aprobado"),
+        "rejected": _("rechazado"),
+        "unknown": _("sin respuesta"),
+        "not_sent": _("no se pudo enviar"),
+        "reconciled": _("confirmado con ARCA"),
+    }
+    return labels.get(outcome, outcome)
+
+
+@bp.get("/")
+@organization_required
+def index() -> Response:
+    status = request.args.get("status") or None
+    invoices = list_invoices(db.session, current_organization_id(), status)
+    return render("invoices/index.html", invoices=invoices, status_filter=status)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*ISSUERS)
+def new() -> Response:
+    form = editor_form()
+    if request.method == "GET":
+        form.issue_date.data = arca_today(get_arca())
+        if request.args.get("customer_id", "").isdigit():
+            form.customer_id.data = request.args["customer_id"]
+    return handle_editor(form, None)
+
+
+@bp.route("/<int:invoice_id>/edit", methods=["GET", "POST"])
+@role_required(*ISSUERS)
+def edit(invoice_id: int) -> Response:
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    if not invoice.editable:
+        return see_other(url_for("invoices.detail", invoice_id=invoice.id))
+    form = editor_form(invoice if request.method == "GET" else None)
+    return handle_editor(form, invoice)
+
+
+def handle_editor(form: InvoiceForm, invoice: Invoice | None) -> Response:
+    """The editor's one POST: add or remove a line (re-rendered, nothing saved) or save."""
+    if request.method == "POST" and form.validate_on_submit():
+        action = request.form.get("action", "save")
+        if action == "add_line":
+            form.lines.append_entry()
+        elif action.startswith("remove_line-"):
+            remove_line(form, action.removeprefix("remove_line-"))
+        else:
+            return save(form, invoice)
+    return render_editor(form, invoice)
+
+
+def save(form: InvoiceForm, invoice: Invoice | None) -> Response:
+    try:
+        saved = save_draft(
+            db.session,
+            g.membership.organization,
+            draft_input(form, arca_today(get_arca())),
+            current_user,
+            invoice,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return render_editor(form, invoice, status=422)
+    if request.form.get("then") == "authorize":
+        return authorize_saved(saved)
+    flash(_("Guardamos el borrador."), "success")
+    return see_other(url_for("invoices.edit", invoice_id=saved.id))
+
+
+@bp.post("/totals")
+@organization_required
+def totals() -> Response:
+    """The editor's live totals, from the form as it is (nothing saved)."""
+    form = editor_form()
+    draft = draft_input(form, arca_today(get_arca()))
+    letter = preview_letter(draft)
+    return render(
+        "invoices/_totals.html",
+        totals=safe_totals(draft, letter),
+        letter=letter,
+        currency=draft.currency,
+    )
+
+
+@bp.get("/<int:invoice_id>")
+@organization_required
+def detail(invoice_id: int) -> Response:
+    return render_status("invoices/detail.html", invoice_id)
+
+
+@bp.get("/<int:invoice_id>/status")
+@organization_required
+def status(invoice_id: int) -> Response:
+    """The status panel alone, which polls itself while ARCA is being asked. (Not the detail
+    page's fragment: htmx also follows redirects after a save, and those want the page.)"""
+    response = render_status("invoices/_status.html", invoice_id)
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    settled = invoice.status not in UNSETTLED and not is_queued(invoice_id)
+    if request.args.get("waiting") and settled:
+        # The number, the CAE and the actions change all over the page: reload it.
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def render_status(template: str, invoice_id: int) -> Response:
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    return render(
+        template,
+        invoice=invoice,
+        queued=is_queued(invoice.id),
+        problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
+    )
+
+
+@bp.post("/<int:invoice_id>/authorize")
+@role_required(*ISSUERS)
+def authorize(invoice_id: int) -> Response:
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    return authorize_saved(invoice)
+
+
+def authorize_saved(invoice: Invoice) -> Response:
+    """Preflight, then queue the job; the invoice page follows its progress."""
+    if invoice.status not in EDITABLE:
+        flash(_("Este comprobante ya fue autorizado o se está autorizando."), "error")
+        return see_other(url_for("invoices.detail", invoice_id=invoice.id))
+    problems = preflight_problems(db.session, invoice, get_arca())
+    if problems:
+        flash(_("ARCA lo rechazaría: corregí lo que marcamos antes de enviarlo."), "error")
+        return see_other(url_for("invoices.detail", invoice_id=invoice.id))
+    invoice_id = invoice.id
+    queue_authorization(invoice_id)
+    return see_other(url_for("invoices.detail", invoice_id=invoice_id))
+
+
+@bp.post("/<int:invoice_id>/credit-note")
+@role_required(*ISSUERS)
+def credit_note(invoice_id: int) -> Response:
+    original = get_invoice(db.session, current_organization_id(), invoice_id)
+    note = credit_note_from(db.session, g.membership.organization, original, current_user)
+    flash(_("Preparamos la nota de crédito: revisala y autorizala."), "success")
+    return see_other(url_for("invoices.edit", invoice_id=note.id))
+
+
+@bp.post("/<int:invoice_id>/delete")
+@role_required(*ISSUERS)
+def delete(invoice_id: int) -> Response:
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    delete_draft(db.session, invoice, current_user)
+    flash(_("Borramos el borrador."), "success")
+    return see_other(url_for("invoices.index"))
+
+
+@bp.get("/customers")
+@organization_required
+def customer_picker() -> Response:
+    """The editor's customer search (htmx): a short list to pick from."""
+    text = request.args.get("q") or request.args.get("customer_label") or ""
+    query = CustomerQuery(text=text[:100])
+    results = search_customers(db.session, current_organization_id(), query, limit=8)
+    return render("invoices/_customer_picker.html", customers=results.customers)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def editor_form(invoice: Invoice | None = None) -> InvoiceForm:
+    form = InvoiceForm(obj=None) if invoice is None else InvoiceForm(data=form_data(invoice))
+    points = db.session.scalars(
+        select(PointOfSale)
+        .where(PointOfSale.organization_id == current_organization_id())
+        .order_by(PointOfSale.number)
+    ).all()
+    form.point_of_sale_id.choices = [
+        SelectChoice(str(p.id), f"{p.number:05d}" + (f" · {p.name}" if p.name else ""))
+        for p in points
+        if p.usable
+    ]
+    form.currency.choices = [SelectChoice(code, label) for code, label in CURRENCIES.items()]
+    return form
+
+
+def form_data(invoice: Invoice) -> dict[str, object]:
+    return {
+        "point_of_sale_id": str(invoice.point_of_sale_id),
+        "customer_id": str(invoice.customer_id or ""),
+        "customer_label": invoice.receiver_name if invoice.customer_id else "",
+        "concept": str(invoice.concept),
+        "issue_date": invoice.issue_date,
+        "service_from": invoice.service_from,
+        "service_to": invoice.service_to,
+        "payment_due": invoice.payment_due,
+        "currency": invoice.currency,
+        "currency_rate": f"{invoice.currency_rate.normalize():f}",
+        "same_currency_payment": invoice.same_currency_payment,
+        "prices_include_vat": invoice.prices_include_vat,
+        "notes": invoice.notes or "",
+        "lines": [
+            {
+                "description": line.description,
+                "quantity": f"{line.quantity.normalize():f}",
+                "unit_price": f"{line.unit_price.normalize():f}",
+                "discount_percent": f"{line.discount_percent.normalize():f}",
+                "vat": line.vat,
+            }
+            for line in invoice.lines
+        ]
+        or [{}],
+    }
+
+
+def remove_line(form: InvoiceForm, index_text: str) -> None:
+    if not index_text.isdigit() or len(form.lines.entries) <= 1:
+        return
+    index = int(index_text)
+    entries = [entry for position, entry in enumerate(form.lines.entries) if position != index]
+    form.lines.entries = entries
+    form.lines.last_index = len(entries) - 1
+
+
+def preview_letter(draft: DraftInput) -> str:
+    organization = g.membership.organization
+    condition = 5
+    if draft.customer_id is not None:
+        from blueprints.customers.models import Customer
+
+        customer = db.session.get(Customer, draft.customer_id)
+        if customer is not None and customer.organization_id == organization.id:
+            condition = customer.iva_condition
+    return letter_for(IssuerCondition(organization.iva_condition), condition)
+
+
+def safe_totals(draft: DraftInput, letter: str) -> object:
+    try:
+        return compute_totals(draft.lines, letter, draft.prices_include_vat)  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def render_editor(form: InvoiceForm, invoice: Invoice | None, status: int = 200) -> Response:
+    draft = draft_input(form, arca_today(get_arca()))
+    letter = preview_letter(draft)
+    return render(
+        "invoices/edit.html",
+        status=status,
+        form=form,
+        invoice=invoice,
+        letter=letter,
+        totals=safe_totals(draft, letter),
+        line_count=len(parsed_lines(form)),
+        kinds=VoucherKind,
+        today=dt.date.today(),
+    )

@@ -1,0 +1,287 @@
+"""Invoices against the sandbox over real SOAP: every kind authorized, exactly once under every
+fault the sandbox can inject, and authorized invoices immutable down to the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from arca.codes import IssuerCondition, VoucherKind
+from arca.sandbox import drop_after, drop_before, http_500, reject_next
+from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
+from blueprints.customers.rules import CustomerFields
+from blueprints.customers.services import create_customer
+from blueprints.invoices.authorization import InvoiceNotEditable, authorize_invoice
+from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.services import DraftInput, credit_note_from, save_draft
+from blueprints.invoices.totals import Line
+from blueprints.organizations.models import Organization
+from blueprints.points_of_sale.models import PointOfSale
+from blueprints.points_of_sale.services import sync_points_of_sale
+from core.arca import get_arca
+from core.crypto import get_keyring
+from core.db import db
+from core.errors import Conflict
+from core.jobs import run_worker
+from tests.factories import add_member, make_organization, make_user
+from tests.web import csrf_token, login, text_of
+
+
+def certified(condition: IssuerCondition = IssuerCondition.RESPONSABLE_INSCRIPTO) -> int:
+    """An organization with an active sandbox certificate and ARCA's points of sale."""
+    owner = make_user()
+    organization = make_organization(owner=owner, condition=condition)
+    request = generate_request(
+        db.session, organization, owner, "sandbox", "facturas", get_keyring()
+    )
+    issue_with_sandbox_ca(db.session, organization, owner, request, get_arca())
+    sync_points_of_sale(db.session, organization.id, get_arca(), owner)
+    return organization.id
+
+
+def point_id(organization_id: int, number: int = 1) -> int:
+    return db.session.scalars(
+        select(PointOfSale.id).where(
+            PointOfSale.organization_id == organization_id, PointOfSale.number == number
+        )
+    ).one()
+
+
+def customer(organization_id: int, cuit: str, condition: str, name: str) -> int:
+    fields = CustomerFields("80", cuit, name, condition)
+    return create_customer(db.session, organization_id, fields, None).id
+
+
+def draft(organization_id: int, lines: list[Line], **fields: object) -> Invoice:
+    organization = db.session.get_one(Organization, organization_id)
+    values: dict[str, object] = {
+        "point_of_sale_id": point_id(organization_id),
+        "customer_id": None,
+        "issue_date": arca_today(get_arca()),
+        "lines": lines,
+    }
+    values.update(fields)
+    return save_draft(db.session, organization, DraftInput(**values), None)  # type: ignore[arg-type]
+
+
+def authorize(invoice_id: int) -> Invoice:
+    return authorize_invoice(db.session, invoice_id, get_arca())
+
+
+COFFEE = Line("Café en grano 1 kg", Decimal("2"), Decimal("12100.00"), vat=5)
+BOOK = Line("Libro", Decimal("1"), Decimal("22100.00"), vat=4)
+
+
+def test_factura_b_to_a_final_consumer(app: Flask) -> None:
+    with app.app_context():
+        organization_id = certified()
+        invoice = draft(organization_id, [COFFEE, BOOK], prices_include_vat=True)
+        assert (invoice.letter, invoice.invoice_type) == ("B", 6)
+        assert invoice.total == Decimal("46300.00")
+        assert preflight_problems(db.session, invoice, get_arca()) == []
+        done = authorize(invoice.id)
+        assert done.status == InvoiceStatus.AUTHORIZED
+        assert done.number == 1 and done.cae and len(done.cae) == 14
+        assert done.cae_due is not None and done.cae_due > done.issue_date
+        stored = (
+            get_arca()
+            .sandbox()
+            .ledger.find_voucher(db.session.get_one(Organization, organization_id).cuit, 1, 6, 1)
+        )
+        assert stored is not None and stored.cae == done.cae
+
+
+def test_a_to_ri_credit_note_c_services_and_dollars(app: Flask) -> None:
+    with app.app_context():
+        organization_id = certified()
+        ri = customer(organization_id, "30-70000000-8", "1", "Distribuidora Norte SA")
+        factura_a = authorize(draft(organization_id, [COFFEE], customer_id=ri).id)
+        assert (factura_a.invoice_type, factura_a.status) == (1, InvoiceStatus.AUTHORIZED)
+
+        organization = db.session.get_one(Organization, organization_id)
+        note = credit_note_from(db.session, organization, factura_a, None)
+        assert (note.invoice_type, note.kind, note.total) == (3, "credit_note", factura_a.total)
+        note = authorize(note.id)
+        assert note.status == InvoiceStatus.AUTHORIZED
+        with pytest.raises(Conflict, match="acreditado por completo"):
+            credit_note_from(db.session, organization, factura_a, None)
+
+        today = arca_today(get_arca())
+        services = authorize(
+            draft(
+                organization_id,
+                [Line("Mantenimiento mensual", Decimal("1"), Decimal("50000"), vat=5)],
+                customer_id=ri,
+                concept=2,
+                service_from=today.replace(day=1),
+                service_to=today,
+                payment_due=today + dt.timedelta(days=10),
+            ).id
+        )
+        assert (services.status, services.concept) == (InvoiceStatus.AUTHORIZED, 2)
+
+        dollars = authorize(
+            draft(
+                organization_id,
+                [Line("Consultoría", Decimal("10"), Decimal("120"), vat=5)],
+                customer_id=ri,
+                currency="DOL",
+                currency_rate=Decimal("1050"),
+            ).id
+        )
+        assert (dollars.status, dollars.currency) == (InvoiceStatus.AUTHORIZED, "DOL")
+        assert dollars.number == 3  # Factura A 1, services A 2, dollars A 3
+
+        monotributo = certified(IssuerCondition.MONOTRIBUTO)
+        factura_c = authorize(draft(monotributo, [COFFEE]).id)
+        assert (factura_c.letter, factura_c.invoice_type, factura_c.vat_total) == (
+            "C",
+            11,
+            Decimal("0"),
+        )
+        assert factura_c.status == InvoiceStatus.AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("fault", "first_status"),
+    [
+        (http_500(operation="FECAESolicitar"), InvoiceStatus.DRAFT),  # not sent: nothing happened
+        (drop_before(operation="FECAESolicitar"), InvoiceStatus.DRAFT),  # unknown -> not there
+        (drop_after(), InvoiceStatus.AUTHORIZED),  # unknown -> CAE found by FECompConsultar
+        (reject_next(10048), InvoiceStatus.REJECTED),
+    ],
+)
+def test_every_fault_ends_authorized_once_or_rejected_with_its_reason(
+    app: Flask, fault: object, first_status: InvoiceStatus
+) -> None:
+    with app.app_context():
+        organization_id = certified()
+        cuit = db.session.get_one(Organization, organization_id).cuit
+        sandbox = get_arca().sandbox()
+        invoice = draft(organization_id, [COFFEE])
+        sandbox.faults.add(fault)  # type: ignore[arg-type]
+        try:
+            first = authorize(invoice.id)
+        except Exception as error:  # the not-sent case reports ARCA's failure
+            assert first_status == InvoiceStatus.DRAFT, error
+            first = db.session.get_one(Invoice, invoice.id)
+        sandbox.faults.clear()
+        assert first.status == first_status
+        if first_status == InvoiceStatus.REJECTED:
+            assert first.number is None and "10048" in str(first.observations + first.errors)
+        if first.status != InvoiceStatus.AUTHORIZED:
+            first = authorize(invoice.id)
+        assert first.status == InvoiceStatus.AUTHORIZED and first.number == 1
+        # ARCA's ledger holds exactly that voucher, with our CAE: no duplicate, no gap.
+        assert sandbox.ledger.last_voucher(cuit, 1, first.invoice_type)[0] == 1
+        stored = sandbox.ledger.find_voucher(cuit, 1, first.invoice_type, 1)
+        assert stored is not None and stored.cae == first.cae
+
+
+def test_authorized_invoices_are_immutable_and_authorized_once(
+    app: Flask, owner_client: tuple[FlaskClient, int]
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        invoice = authorize(draft(organization_id, [COFFEE]).id)
+        invoice_id = invoice.id
+        with pytest.raises(InvoiceNotEditable):
+            authorize(invoice_id)
+        organization = db.session.get_one(Organization, organization_id)
+        with pytest.raises(Conflict):
+            save_draft(
+                db.session,
+                organization,
+                DraftInput(point_id(organization_id), None, invoice.issue_date, [BOOK]),
+                None,
+                invoice,
+            )
+        db.session.rollback()
+        # Even code that skips the services is stopped by the database.
+        update = sa.text("UPDATE invoices SET total = 1 WHERE id = :id")
+        with pytest.raises(sa.exc.DBAPIError, match="authorized"), db.engine.begin() as connection:
+            connection.execute(update, {"id": invoice_id})
+        with pytest.raises(sa.exc.DBAPIError), db.engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM invoices WHERE id = :id"), {"id": invoice_id})
+        lines = sa.text("UPDATE invoice_lines SET total = 1 WHERE invoice_id = :id")
+        with pytest.raises(sa.exc.DBAPIError, match="authorized"), db.engine.begin() as connection:
+            connection.execute(lines, {"id": invoice_id})
+    assert client.get(f"/invoices/{invoice_id}/edit").status_code == 303
+    token = csrf_token(client, f"/invoices/{invoice_id}")
+    again = client.post(f"/invoices/{invoice_id}/authorize", data={"csrf_token": token})
+    assert again.status_code == 303
+    assert "ya fue autorizado" in text_of(client.get(again.headers["Location"]))
+
+
+@pytest.fixture
+def owner_client(app: Flask) -> tuple[FlaskClient, int]:
+    with app.app_context():
+        organization_id = certified()
+        user = make_user(email="caja@example.com")
+        add_member(db.session.get_one(Organization, organization_id), user, "member")
+    client = app.test_client()
+    login(client, "caja@example.com")
+    return client, organization_id
+
+
+def test_the_editor_saves_previews_and_authorizes_through_a_worker(
+    app: Flask, owner_client: tuple[FlaskClient, int]
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        point = point_id(organization_id)
+    page = client.get("/invoices/new")
+    assert page.status_code == 200 and 'id="invoice-form"' in page.get_data(as_text=True)
+    token = csrf_token(client, "/invoices/new")
+    form = {
+        "csrf_token": token,
+        "point_of_sale_id": str(point),
+        "concept": "1",
+        "currency": "PES",
+        "currency_rate": "1",
+        "prices_include_vat": "y",
+        "lines-0-description": "Alfajores x 12",
+        "lines-0-quantity": "3",
+        "lines-0-unit_price": "1.210,00",
+        "lines-0-discount_percent": "0",
+        "lines-0-vat": "5",
+    }
+    added = client.post("/invoices/new", data={**form, "action": "add_line"})
+    assert added.status_code == 200
+    assert 'name="lines-1-description"' in added.get_data(as_text=True)
+    totals = client.post("/invoices/totals", data=form, headers={"HX-Request": "true"})
+    assert "3.630,00" in text_of(totals) and "630,00" in text_of(totals)
+    saved = client.post("/invoices/new", data={**form, "then": "authorize"})
+    assert saved.status_code == 303
+    detail_url = saved.headers["Location"]
+    queued = client.get(f"{detail_url}/status", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in queued.get_data(as_text=True)
+    with app.app_context():
+        run_worker(burst=True)
+    done = text_of(client.get(detail_url))
+    assert "Autorizado" in done and re.search(r"CAE \d{14}", done), done
+    assert "Factura B" in done and "00001-00000001" in done
+
+
+def test_preflight_lists_every_problem_before_anything_is_sent(app: Flask) -> None:
+    with app.app_context():
+        organization_id = certified()
+        logins = get_arca().sandbox().login_count()
+        invoice = draft(
+            organization_id,
+            [Line("", Decimal("0"), Decimal("10"), vat=5)],
+            issue_date=arca_today(get_arca()) - dt.timedelta(days=30),
+        )
+        problems = preflight_problems(db.session, invoice, get_arca())
+        fields = {problem.field for problem in problems}
+        assert len(problems) >= 2 and "issue_date" in fields, problems
+        assert get_arca().sandbox().login_count() == logins  # nothing went to ARCA
+        assert invoice.kind == VoucherKind.INVOICE
