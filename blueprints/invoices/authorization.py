@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 UNSETTLED = (InvoiceStatus.AUTHORIZING, InvoiceStatus.UNKNOWN)
 
 
+class SequencePending(Conflict):
+    """A voucher of the same sequence is still unsettled: no new number until it is."""
+
+
 class InvoiceNotEditable(Conflict):
     """The invoice is authorized, or being authorized: it cannot be sent again."""
 
@@ -74,6 +78,14 @@ def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway)
             raise InvoiceNotEditable(_("Este comprobante ya fue autorizado o se está autorizando."))
         with arca_client(session, invoice.organization_id, gateway) as arca:
             settle_sequence(session, sequence, arca.wsfe)
+            if _unsettled_count(session, sequence):
+                # NOTES §12.1: never a new number while one of the sequence is unsettled.
+                raise SequencePending(
+                    _(
+                        "Hay un comprobante de este punto de venta y tipo sin confirmar: ARCA no "
+                        "respondió si lo recibió. Lo volvemos a consultar; probá en unos minutos."
+                    )
+                )
             last = _ask(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
             request, attempt_id = reserve(session, invoice_id, last + 1)
             _send(session, invoice_id, attempt_id, request, arca.wsfe)

@@ -14,11 +14,12 @@ from decimal import Decimal
 from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import case, exists, func, select
 
 from arca.codes import DocumentType, IssuerCondition, VoucherKind
 from blueprints.audit.services import record_event
 from blueprints.auth.models import User
+from blueprints.certificates.connection import arca_client
 from blueprints.customers.models import Customer
 from blueprints.customers.services import IN_USE_CHECKS, get_customer
 from blueprints.invoices.letters import VoucherLetter, invoice_type_for, letter_for, note_type_for
@@ -33,6 +34,8 @@ from blueprints.invoices.models import (
 from blueprints.invoices.totals import Line, OtherTax, Totals, VatTreatment, compute_totals
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
+from blueprints.points_of_sale.services import ask_arca
+from core.arca import ArcaGateway
 from core.db import DbSession
 from core.errors import Conflict, NotFound, ValidationFailed
 
@@ -98,6 +101,12 @@ def save_draft(
     invoice.associated_invoice_id = original.id if original else None
     letter = cast(VoucherLetter, invoice.letter)
     totals = compute_totals(draft.lines, letter, draft.prices_include_vat, draft.other_taxes)
+    if invoice.id is not None:
+        # The old rows go first: the new lines reuse their positions (unique per invoice).
+        invoice.lines.clear()
+        invoice.vat_rows.clear()
+        invoice.tax_rows.clear()
+        session.flush()
     _apply_totals(invoice, draft, totals)
     if invoice.status == InvoiceStatus.REJECTED:
         invoice.status = InvoiceStatus.DRAFT
@@ -251,21 +260,27 @@ def list_invoices(
     return list(session.scalars(query))
 
 
-def credit_note_from(
-    session: DbSession, organization: Organization, original: Invoice, actor: User | None
+def note_from(
+    session: DbSession,
+    organization: Organization,
+    original: Invoice,
+    kind: VoucherKind,
+    today: dt.date,
+    actor: User | None,
 ) -> Invoice:
-    """A draft credit note for what is left of `original`, its lines copied. Commits."""
+    """A draft credit or debit note on `original` (its lines copied, to edit for a partial
+    note), dated `today`, with CbtesAsoc pointing at it. Commits. A credit note is refused once
+    the original is fully credited; the preflight keeps a partial one within what is left."""
     if original.status != InvoiceStatus.AUTHORIZED:
         raise Conflict(_("Una nota solo se emite sobre un comprobante autorizado."))
     if original.kind == str(VoucherKind.CREDIT_NOTE):
-        raise Conflict(_("No se emite una nota de crédito sobre otra nota de crédito."))
-    left = original.total - credited_so_far(session, original)
-    if left <= 0:
+        raise Conflict(_("No se emite una nota sobre una nota de crédito."))
+    if kind == VoucherKind.CREDIT_NOTE and original.total <= credited_so_far(session, original):
         raise Conflict(_("Ese comprobante ya está acreditado por completo."))
     draft = DraftInput(
         point_of_sale_id=original.point_of_sale_id,
         customer_id=original.customer_id,
-        issue_date=original.issue_date,
+        issue_date=today,
         lines=[
             Line(
                 line.description,
@@ -276,11 +291,11 @@ def credit_note_from(
             )
             for line in original.lines
         ],
-        kind=VoucherKind.CREDIT_NOTE,
+        kind=kind,
         concept=original.concept,
         service_from=original.service_from,
         service_to=original.service_to,
-        payment_due=original.payment_due,
+        payment_due=original.payment_due and max(original.payment_due, today),
         currency=original.currency,
         currency_rate=original.currency_rate,
         same_currency_payment=original.same_currency_payment,
@@ -295,3 +310,37 @@ def vat_of(stored: str) -> VatTreatment:
     if stored in ("exempt", "untaxed"):
         return stored  # type: ignore[return-value]
     return int(stored)
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    invoices: list[Invoice]
+    invoiced: Decimal  # in pesos: invoices and debit notes less credit notes, authorized only
+
+
+def customer_summary(session: DbSession, organization_id: int, customer_id: int) -> CustomerSummary:
+    """A customer's latest invoices and what has been invoiced to them (the customer page)."""
+    query = select(Invoice).where(
+        Invoice.organization_id == organization_id, Invoice.customer_id == customer_id
+    )
+    latest = list(
+        session.scalars(query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(20))
+    )
+    sign = case((Invoice.kind == str(VoucherKind.CREDIT_NOTE), -1), else_=1)
+    invoiced = session.scalar(
+        select(func.coalesce(func.sum(sign * Invoice.total * Invoice.currency_rate), 0)).where(
+            Invoice.organization_id == organization_id,
+            Invoice.customer_id == customer_id,
+            Invoice.status == InvoiceStatus.AUTHORIZED,
+        )
+    )
+    return CustomerSummary(latest, Decimal(invoiced or 0).quantize(Decimal("0.01")))
+
+
+def arca_exchange_rate(
+    session: DbSession, organization_id: int, gateway: ArcaGateway, currency: str
+) -> Decimal:
+    """ARCA's latest rate for `currency` (a read-only call). Raises `ArcaCallFailed`."""
+    with arca_client(session, organization_id, gateway) as arca:
+        rate, _day = ask_arca(lambda: arca.wsfe.exchange_rate(currency))
+    return rate

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from flask import Blueprint, Response, flash, g, request, url_for
 from flask_babel import gettext as _
@@ -9,28 +10,32 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from arca.codes import RECEIVER_CONDITIONS, VAT_RATES, VOUCHER_TYPES, IssuerCondition, VoucherKind
-from blueprints.customers.services import CustomerQuery, search_customers
+from blueprints.customers.models import Customer
+from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.invoices.authorization import UNSETTLED
 from blueprints.invoices.forms import InvoiceForm, draft_input, parsed_lines, percent_label
 from blueprints.invoices.jobs import is_queued, queue_authorization
-from blueprints.invoices.letters import letter_for
+from blueprints.invoices.letters import explain_letter, letter_for
 from blueprints.invoices.models import EDITABLE, Invoice
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
 from blueprints.invoices.services import (
+    CONSUMIDOR_FINAL,
     DraftInput,
-    credit_note_from,
+    arca_exchange_rate,
+    customer_summary,
     delete_draft,
     get_invoice,
     has_invoices,
     list_invoices,
+    note_from,
     save_draft,
 )
 from blueprints.invoices.totals import compute_totals
 from blueprints.organizations.models import MANAGER_ROLES, Role
 from blueprints.points_of_sale.models import PointOfSale
 from core.arca import get_arca
-from core.db import db
+from core.db import db, utcnow
 from core.errors import DomainError
 from core.tenancy import current_organization_id, organization_required, role_required
 from core.web import attach_error, render, see_other
@@ -50,6 +55,9 @@ def invoice_labels() -> dict[str, object]:
         "vat_label": vat_label,
         "receiver_condition_label": receiver_condition_label,
         "outcome_label": outcome_label,
+        "customer_summary": lambda customer_id: customer_summary(
+            db.session, current_organization_id(), customer_id
+        ),
     }
 
 
@@ -99,8 +107,13 @@ def new() -> Response:
     form = editor_form()
     if request.method == "GET":
         form.issue_date.data = arca_today(get_arca())
+        # The everyday sale: to a final consumer, at the price on the shelf (VAT included).
+        form.prices_include_vat.data = True
         if request.args.get("customer_id", "").isdigit():
-            form.customer_id.data = request.args["customer_id"]
+            chosen = get_customer(
+                db.session, current_organization_id(), int(request.args["customer_id"])
+            )
+            form.customer_id.data, form.customer_label.data = str(chosen.id), chosen.legal_name
     return handle_editor(form, None)
 
 
@@ -122,6 +135,8 @@ def handle_editor(form: InvoiceForm, invoice: Invoice | None) -> Response:
             form.lines.append_entry()
         elif action.startswith("remove_line-"):
             remove_line(form, action.removeprefix("remove_line-"))
+        elif action.startswith("move_up-"):
+            move_up(form, action.removeprefix("move_up-"))
         else:
             return save(form, invoice)
     return render_editor(form, invoice)
@@ -146,6 +161,31 @@ def save(form: InvoiceForm, invoice: Invoice | None) -> Response:
     return see_other(url_for("invoices.edit", invoice_id=saved.id))
 
 
+@bp.post("/<int:invoice_id>/autosave")
+@role_required(*ISSUERS)
+def autosave(invoice_id: int) -> Response:
+    """The editor saves a draft by itself a moment after each change (nothing is lost if the
+    page is closed); the result shows next to the buttons."""
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    form = editor_form()
+    error = None
+    if not form.validate_on_submit():
+        error = _("no se pudo guardar")
+    else:
+        try:
+            save_draft(
+                db.session,
+                g.membership.organization,
+                draft_input(form, arca_today(get_arca())),
+                current_user,
+                invoice,
+            )
+        except DomainError as failure:
+            db.session.rollback()
+            error = failure.message
+    return render("invoices/_autosave.html", error=error, moment=utcnow())
+
+
 @bp.post("/totals")
 @organization_required
 def totals() -> Response:
@@ -157,6 +197,7 @@ def totals() -> Response:
         "invoices/_totals.html",
         totals=safe_totals(draft, letter),
         letter=letter,
+        letter_reason=letter_reason(draft, letter),
         currency=draft.currency,
     )
 
@@ -215,9 +256,20 @@ def authorize_saved(invoice: Invoice) -> Response:
 @bp.post("/<int:invoice_id>/credit-note")
 @role_required(*ISSUERS)
 def credit_note(invoice_id: int) -> Response:
+    return new_note(invoice_id, VoucherKind.CREDIT_NOTE)
+
+
+@bp.post("/<int:invoice_id>/debit-note")
+@role_required(*ISSUERS)
+def debit_note(invoice_id: int) -> Response:
+    return new_note(invoice_id, VoucherKind.DEBIT_NOTE)
+
+
+def new_note(invoice_id: int, kind: VoucherKind) -> Response:
     original = get_invoice(db.session, current_organization_id(), invoice_id)
-    note = credit_note_from(db.session, g.membership.organization, original, current_user)
-    flash(_("Preparamos la nota de crédito: revisala y autorizala."), "success")
+    today = arca_today(get_arca())
+    note = note_from(db.session, g.membership.organization, original, kind, today, current_user)
+    flash(_("Preparamos la nota: ajustá las líneas si es parcial y autorizala."), "success")
     return see_other(url_for("invoices.edit", invoice_id=note.id))
 
 
@@ -228,6 +280,21 @@ def delete(invoice_id: int) -> Response:
     delete_draft(db.session, invoice, current_user)
     flash(_("Borramos el borrador."), "success")
     return see_other(url_for("invoices.index"))
+
+
+@bp.get("/rate")
+@organization_required
+def exchange_rate() -> Response:
+    """ARCA's rate for the chosen currency (FEParamGetCotizacion), offered in the editor: the
+    user may still change it within ARCA's limits (10119)."""
+    currency = request.args.get("currency", "PES")
+    rate, error = Decimal("1"), None
+    if currency != "PES":
+        try:
+            rate = arca_exchange_rate(db.session, current_organization_id(), get_arca(), currency)
+        except DomainError as failure:
+            error = failure.message
+    return render("invoices/_rate.html", rate=rate, error=error)
 
 
 @bp.get("/customers")
@@ -297,16 +364,38 @@ def remove_line(form: InvoiceForm, index_text: str) -> None:
     form.lines.last_index = len(entries) - 1
 
 
-def preview_letter(draft: DraftInput) -> str:
-    organization = g.membership.organization
-    condition = 5
+def receiver_condition_of(draft: DraftInput) -> int:
+    """The chosen customer's condition; an anonymous final consumer without one."""
     if draft.customer_id is not None:
-        from blueprints.customers.models import Customer
-
         customer = db.session.get(Customer, draft.customer_id)
-        if customer is not None and customer.organization_id == organization.id:
-            condition = customer.iva_condition
-    return letter_for(IssuerCondition(organization.iva_condition), condition)
+        if customer is not None and customer.organization_id == current_organization_id():
+            return customer.iva_condition
+    return CONSUMIDOR_FINAL
+
+
+def move_up(form: InvoiceForm, index_text: str) -> None:
+    """Swap a line with the one above it (the lines' order is the printed order)."""
+    if not index_text.isdigit() or not 0 < int(index_text) < len(form.lines.entries):
+        return
+    index = int(index_text)
+    above, line = form.lines.entries[index - 1], form.lines.entries[index]
+    for name in ("description", "quantity", "unit_price", "discount_percent", "vat"):
+        first, second = above.form[name], line.form[name]
+        first.data, second.data = second.data, first.data
+        first.raw_data, second.raw_data = second.raw_data, first.raw_data
+
+
+def preview_letter(draft: DraftInput) -> str:
+    issuer = IssuerCondition(g.membership.organization.iva_condition)
+    return letter_for(issuer, receiver_condition_of(draft))
+
+
+def letter_reason(draft: DraftInput, letter: str) -> str:
+    issuer = IssuerCondition(g.membership.organization.iva_condition)
+    try:
+        return explain_letter(issuer, receiver_condition_of(draft), letter)  # type: ignore[arg-type]
+    except ValueError:
+        return ""
 
 
 def safe_totals(draft: DraftInput, letter: str) -> object:
@@ -325,6 +414,8 @@ def render_editor(form: InvoiceForm, invoice: Invoice | None, status: int = 200)
         form=form,
         invoice=invoice,
         letter=letter,
+        letter_reason=letter_reason(draft, letter),
+        currency=draft.currency,
         totals=safe_totals(draft, letter),
         line_count=len(parsed_lines(form)),
         kinds=VoucherKind,

@@ -15,13 +15,20 @@ from sqlalchemy import select
 
 from arca.codes import IssuerCondition, VoucherKind
 from arca.sandbox import drop_after, drop_before, http_500, reject_next
+from blueprints.certificates.connection import arca_client
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
-from blueprints.invoices.authorization import InvoiceNotEditable, authorize_invoice
+from blueprints.invoices.authorization import (
+    InvoiceNotEditable,
+    SequencePending,
+    authorize_invoice,
+    reconcile_pending,
+    reserve,
+)
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
-from blueprints.invoices.services import DraftInput, credit_note_from, save_draft
+from blueprints.invoices.services import DraftInput, note_from, save_draft
 from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
@@ -107,14 +114,17 @@ def test_a_to_ri_credit_note_c_services_and_dollars(app: Flask) -> None:
         assert (factura_a.invoice_type, factura_a.status) == (1, InvoiceStatus.AUTHORIZED)
 
         organization = db.session.get_one(Organization, organization_id)
-        note = credit_note_from(db.session, organization, factura_a, None)
+        today = arca_today(get_arca())
+        note = note_from(db.session, organization, factura_a, VoucherKind.CREDIT_NOTE, today, None)
         assert (note.invoice_type, note.kind, note.total) == (3, "credit_note", factura_a.total)
         note = authorize(note.id)
         assert note.status == InvoiceStatus.AUTHORIZED
         with pytest.raises(Conflict, match="acreditado por completo"):
-            credit_note_from(db.session, organization, factura_a, None)
+            note_from(db.session, organization, factura_a, VoucherKind.CREDIT_NOTE, today, None)
+        debit = note_from(db.session, organization, factura_a, VoucherKind.DEBIT_NOTE, today, None)
+        debit = authorize(debit.id)
+        assert (debit.invoice_type, debit.status) == (2, InvoiceStatus.AUTHORIZED)
 
-        today = arca_today(get_arca())
         services = authorize(
             draft(
                 organization_id,
@@ -285,3 +295,113 @@ def test_preflight_lists_every_problem_before_anything_is_sent(app: Flask) -> No
         assert len(problems) >= 2 and "issue_date" in fields, problems
         assert get_arca().sandbox().login_count() == logins  # nothing went to ARCA
         assert invoice.kind == VoucherKind.INVOICE
+
+
+def test_reconcile_settles_what_a_crash_left_behind(app: Flask) -> None:
+    """A worker died after reserving a number: once after sending (ARCA granted the CAE), once
+    before. `flask invoices reconcile` adopts the first CAE and frees the second number."""
+    with app.app_context():
+        organization_id = certified()
+        sent, unsent = draft(organization_id, [COFFEE]).id, draft(organization_id, [BOOK]).id
+        request, _attempt = reserve(db.session, sent, 1)
+        with arca_client(db.session, organization_id, get_arca()) as arca:
+            granted = arca.wsfe.authorize(request)  # the answer the dead worker never recorded
+        reserve(db.session, unsent, 2)
+    result = app.test_cli_runner().invoke(args=["invoices", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "2 invoices settled" in result.output
+    with app.app_context():
+        first = db.session.get_one(Invoice, sent)
+        second = db.session.get_one(Invoice, unsent)
+        assert (first.status, first.number) == (InvoiceStatus.AUTHORIZED, 1)
+        assert first.cae == granted.details[0].cae
+        assert (second.status, second.number) == (InvoiceStatus.DRAFT, None)
+        second = authorize(unsent)
+        assert (second.status, second.number) == (InvoiceStatus.AUTHORIZED, 2)
+    verified = app.test_cli_runner().invoke(args=["invoices", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "2 authorized invoices checked against ARCA, 0 mismatches" in verified.output
+
+
+def test_verify_reports_a_record_that_differs_from_arca(app: Flask) -> None:
+    with app.app_context():
+        organization_id = certified()
+        invoice = authorize(draft(organization_id, [COFFEE]).id)
+        # Bypass the triggers the only way a real mismatch could appear: a restored backup
+        # from elsewhere. (Disable them for this statement's transaction only.)
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE invoices DISABLE TRIGGER invoices_immutable"))
+            connection.execute(
+                sa.text("UPDATE invoices SET cae = '00000000000000' WHERE id = :id"),
+                {"id": invoice.id},
+            )
+            connection.execute(sa.text("ALTER TABLE invoices ENABLE TRIGGER invoices_immutable"))
+    result = app.test_cli_runner().invoke(args=["invoices", "verify"])
+    assert result.exit_code == 1
+    assert "MISMATCH" in result.output and "00000000000000" in result.output
+
+
+def test_editor_moves_lines_autosaves_and_the_customer_page_sums_up(
+    app: Flask, owner_client: tuple[FlaskClient, int]
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        ri = customer(organization_id, "30-71111111-1", "1", "Ferretería Sur SA")
+        invoice_id = draft(organization_id, [COFFEE, BOOK], customer_id=ri).id
+        point = point_id(organization_id)
+    edit_url = f"/invoices/{invoice_id}/edit"
+    token = csrf_token(client, edit_url)
+    form = {
+        "csrf_token": token,
+        "point_of_sale_id": str(point),
+        "customer_id": str(ri),
+        "concept": "1",
+        "currency": "PES",
+        "currency_rate": "1",
+        "lines-0-description": "Primera",
+        "lines-0-quantity": "1",
+        "lines-0-unit_price": "100",
+        "lines-0-vat": "5",
+        "lines-1-description": "Segunda",
+        "lines-1-quantity": "2",
+        "lines-1-unit_price": "50",
+        "lines-1-vat": "4",
+    }
+    moved = client.post(edit_url, data={**form, "action": "move_up-1"})
+    html = moved.get_data(as_text=True)
+    assert html.index('value="Segunda"') < html.index('value="Primera"')
+    saved = client.post(
+        f"/invoices/{invoice_id}/autosave", data=form, headers={"HX-Request": "true"}
+    )
+    assert saved.status_code == 200 and "Guardado" in text_of(saved)
+    with app.app_context():
+        stored = db.session.get_one(Invoice, invoice_id)
+        assert [line.description for line in stored.lines] == ["Primera", "Segunda"]
+        assert stored.net == Decimal("200.00") and stored.letter == "A"
+        authorize(invoice_id)
+    page = text_of(client.get(f"/customers/{ri}"))
+    assert "Factura A 00001-00000001" in page
+    assert "Facturado (menos notas de crédito): $ 231,50" in page
+
+
+def test_no_new_number_while_an_answer_is_lost_and_arca_cannot_say(app: Flask) -> None:
+    """CAE granted then the connection dropped, and FECompConsultar unreachable too: the invoice
+    stays `unknown`, the sequence takes no new number (NOTES §12.1), and reconciling later
+    adopts the CAE."""
+    with app.app_context():
+        organization_id = certified()
+        sandbox = get_arca().sandbox()
+        lost, waiting = draft(organization_id, [COFFEE]).id, draft(organization_id, [BOOK]).id
+        sandbox.faults.add(drop_after())
+        sandbox.faults.add(drop_before(operation="FECompConsultar", count=None))
+        first = authorize(lost)
+        assert (first.status, first.number) == (InvoiceStatus.UNKNOWN, 1)
+        with pytest.raises(SequencePending):
+            authorize(waiting)
+        sandbox.faults.clear()
+        assert db.session.get_one(Invoice, waiting).status == InvoiceStatus.DRAFT
+        assert reconcile_pending(db.session, organization_id, get_arca()) == 1
+        first = db.session.get_one(Invoice, lost)
+        assert (first.status, first.number) == (InvoiceStatus.AUTHORIZED, 1) and first.cae
+        second = authorize(waiting)
+        assert (second.status, second.number) == (InvoiceStatus.AUTHORIZED, 2)
