@@ -51,13 +51,15 @@ run: $(VENV)/.installed translations
 	exec env TALONARIO_SESSION_COOKIE_SECURE="$${TALONARIO_SESSION_COOKIE_SECURE:-false}" \
 		$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-# Headless browser for the browser tests (Debian's chromium, not Playwright's download).
+# Debian tools the tests drive: headless Chromium (not Playwright's download), pdftotext and
+# pdftoppm (poppler-utils) to read the PDFs, zbarimg (zbar-tools) to decode their QR codes.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/zbarimg ]; then \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		set -x; \
 		$$sudo apt-get update; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core \
+			poppler-utils zbar-tools; \
 	fi
 
 # PostgreSQL and Redis come from scripts/test-services.sh (existing ones, or throwaway ones).

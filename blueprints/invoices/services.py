@@ -249,17 +249,6 @@ def has_invoices(session: DbSession, organization_id: int) -> bool:
     return bool(session.scalar(select(query)))
 
 
-def list_invoices(
-    session: DbSession, organization_id: int, status: str | None = None, limit: int = 100
-) -> list[Invoice]:
-    """The latest invoices, newest first (the full list with filters comes with #7)."""
-    query = select(Invoice).where(Invoice.organization_id == organization_id)
-    if status in {s.value for s in InvoiceStatus}:
-        query = query.where(Invoice.status == status)
-    query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc()).limit(limit)
-    return list(session.scalars(query))
-
-
 def note_from(
     session: DbSession,
     organization: Organization,

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
-from flask import Blueprint, Response, flash, g, request, url_for
+from flask import Blueprint, Response, flash, g, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,9 +15,22 @@ from blueprints.customers.models import Customer
 from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.invoices.authorization import UNSETTLED
-from blueprints.invoices.forms import InvoiceForm, draft_input, parsed_lines, percent_label
+from blueprints.invoices.forms import (
+    InvoiceForm,
+    draft_input,
+    parse_amount,
+    parsed_lines,
+    percent_label,
+)
 from blueprints.invoices.jobs import is_queued, queue_authorization
-from blueprints.invoices.letters import explain_letter, letter_for
+from blueprints.invoices.letters import TYPE_CODES, explain_letter, letter_for
+from blueprints.invoices.listing import (
+    InvoiceFilter,
+    export_rows,
+    filter_totals,
+    filtered,
+    list_page,
+)
 from blueprints.invoices.models import EDITABLE, Invoice
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
 from blueprints.invoices.services import (
@@ -27,7 +41,6 @@ from blueprints.invoices.services import (
     delete_draft,
     get_invoice,
     has_invoices,
-    list_invoices,
     note_from,
     save_draft,
 )
@@ -46,6 +59,7 @@ SETUP_CHECKS["invoice"] = has_invoices
 ISSUERS = (*MANAGER_ROLES, Role.MEMBER)
 # The currencies the editor offers (MonId): pesos, and the two a small business meets.
 CURRENCIES = {"PES": "Pesos", "DOL": "Dólar estadounidense", "060": "Euro"}
+ISSUED_TYPES = {code for codes in TYPE_CODES.values() for code in codes.values()}
 
 
 @bp.app_context_processor
@@ -96,9 +110,81 @@ def outcome_label(outcome: str) -> str:
 @bp.get("/")
 @organization_required
 def index() -> Response:
-    status = request.args.get("status") or None
-    invoices = list_invoices(db.session, current_organization_id(), status)
-    return render("invoices/index.html", invoices=invoices, status_filter=status)
+    filters = parse_filters()
+    organization_id = current_organization_id()
+    return render(
+        "invoices/index.html",
+        results=list_page(db.session, organization_id, filters),
+        totals=filter_totals(db.session, organization_id, filters),
+        filters=filters,
+        filter_args=filter_args(filters),
+        points=db.session.scalars(
+            select(PointOfSale.number)
+            .where(PointOfSale.organization_id == organization_id)
+            .order_by(PointOfSale.number)
+        ).all(),
+        types=sorted({code for code in ISSUED_TYPES}),
+    )
+
+
+@bp.get("/export.csv")
+@organization_required
+def export() -> Response:
+    statement = filtered(current_organization_id(), parse_filters()).order_by(
+        Invoice.issue_date, Invoice.id
+    )
+
+    def rows() -> Iterator[Invoice]:
+        result = db.session.scalars(statement.execution_options(yield_per=500))
+        try:
+            yield from result
+        finally:
+            result.close()
+
+    response = Response(stream_with_context(export_rows(rows())), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="comprobantes.csv"'
+    return response
+
+
+def parse_filters() -> InvoiceFilter:
+    args = request.args
+    return InvoiceFilter(
+        status=args.get("status") or None,
+        date_from=_date(args.get("desde")),
+        date_to=_date(args.get("hasta")),
+        customer_id=_int(args.get("cliente")),
+        invoice_type=_int(args.get("tipo")),
+        point_of_sale=_int(args.get("pv")),
+        amount_min=parse_amount(args.get("minimo")),
+        amount_max=parse_amount(args.get("maximo")),
+        after=args.get("after") or None,
+    )
+
+
+def filter_args(filters: InvoiceFilter) -> dict[str, str]:
+    """The filters as query arguments again (for the next page and the CSV link)."""
+    values = {
+        "status": filters.status,
+        "desde": filters.date_from,
+        "hasta": filters.date_to,
+        "cliente": filters.customer_id,
+        "tipo": filters.invoice_type,
+        "pv": filters.point_of_sale,
+        "minimo": filters.amount_min,
+        "maximo": filters.amount_max,
+    }
+    return {key: str(value) for key, value in values.items() if value not in (None, "")}
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 @bp.route("/new", methods=["GET", "POST"])

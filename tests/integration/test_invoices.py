@@ -405,3 +405,44 @@ def test_no_new_number_while_an_answer_is_lost_and_arca_cannot_say(app: Flask) -
         assert (first.status, first.number) == (InvoiceStatus.AUTHORIZED, 1) and first.cae
         second = authorize(waiting)
         assert (second.status, second.number) == (InvoiceStatus.AUTHORIZED, 2)
+
+
+def test_the_list_filters_pages_totals_and_exports(
+    app: Flask, owner_client: tuple[FlaskClient, int]
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        ri = customer(organization_id, "30-71111111-1", "1", "Ferretería Sur SA")
+        a = authorize(draft(organization_id, [COFFEE], customer_id=ri).id)
+        b = authorize(draft(organization_id, [BOOK], prices_include_vat=True).id)
+        today = arca_today(get_arca())
+        note = note_from(
+            db.session,
+            db.session.get_one(Organization, organization_id),
+            a,
+            VoucherKind.CREDIT_NOTE,
+            today,
+            None,
+        )
+        authorize(note.id)
+        for index in range(55):
+            draft(organization_id, [Line(f"Borrador {index}", Decimal("1"), Decimal("10"))])
+        a_total, b_total = a.total, b.total
+    everything = text_of(client.get("/invoices/"))
+    assert "58 comprobantes" in everything
+    # Authorized: A + B − the credit note (which is A's total) = B.
+    assert (
+        f"total $ {b_total:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+        in everything
+    )
+    first = client.get("/invoices/").get_data(as_text=True)
+    assert first.count('id="invoice-row-') == 50 and 'id="invoices-next"' in first
+    next_url = first.split('id="invoices-next"')[0].rsplit('href="', 1)[1].split('"')[0]
+    second = client.get(next_url.replace("&amp;", "&")).get_data(as_text=True)
+    assert second.count('id="invoice-row-') == 8
+    authorized = text_of(client.get("/invoices/?status=authorized&tipo=1"))
+    assert "1 comprobante" in authorized and "Factura A" in authorized
+    export = client.get("/invoices/export.csv?status=authorized", buffered=True)
+    lines = export.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("fecha;tipo;punto_de_venta;numero;estado;cliente")
+    assert len(lines) == 4 and any(f"{a_total:f}".replace(".", ",") in line for line in lines)

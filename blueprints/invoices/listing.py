@@ -1,0 +1,212 @@
+"""The invoice list: filters, keyset pages (newest first), the filter's totals and its CSV.
+
+Totals are in pesos (amount × rate) over authorized vouchers only, credit notes subtracted:
+what the business actually invoiced in the filtered set.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
+
+from arca.codes import VOUCHER_TYPES, VoucherKind
+from blueprints.customers.csv_io import neutralize
+from blueprints.invoices.models import Invoice, InvoiceStatus
+
+PAGE_SIZE = 50
+CSV_HEADER = (
+    "fecha",
+    "tipo",
+    "punto_de_venta",
+    "numero",
+    "estado",
+    "cliente",
+    "tipo_documento",
+    "documento",
+    "moneda",
+    "cotizacion",
+    "neto",
+    "iva",
+    "exento",
+    "no_gravado",
+    "otros_tributos",
+    "total",
+    "cae",
+    "vencimiento_cae",
+)
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    status: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    customer_id: int | None = None
+    invoice_type: int | None = None
+    point_of_sale: int | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class FilterTotals:
+    count: int
+    authorized: int
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    invoices: list[Invoice]
+    next_cursor: str | None
+
+
+def filtered(organization_id: int, filters: InvoiceFilter) -> Select[Invoice]:
+    """The organization's invoices matching every given filter, unordered."""
+    statement = select(Invoice).where(Invoice.organization_id == organization_id)
+    for condition in _conditions(filters):
+        statement = statement.where(condition)
+    return statement
+
+
+def _conditions(filters: InvoiceFilter) -> Iterator[ColumnElement[bool]]:
+    if filters.status in {status.value for status in InvoiceStatus}:
+        yield Invoice.status == filters.status
+    if filters.date_from:
+        yield Invoice.issue_date >= filters.date_from
+    if filters.date_to:
+        yield Invoice.issue_date <= filters.date_to
+    if filters.customer_id:
+        yield Invoice.customer_id == filters.customer_id
+    if filters.invoice_type:
+        yield Invoice.invoice_type == filters.invoice_type
+    if filters.point_of_sale:
+        yield Invoice.point_of_sale_number == filters.point_of_sale
+    if filters.amount_min is not None:
+        yield Invoice.total >= filters.amount_min
+    if filters.amount_max is not None:
+        yield Invoice.total <= filters.amount_max
+
+
+def list_page(session: Any, organization_id: int, filters: InvoiceFilter) -> InvoicePage:
+    """One page, newest first; the cursor is the last row's (issue date, id)."""
+    statement = filtered(organization_id, filters)
+    cursor = decode_cursor(filters.after)
+    if cursor is not None:
+        statement = statement.where(tuple_(Invoice.issue_date, Invoice.id) < tuple_(*cursor))
+    ordered = statement.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    rows = list(session.scalars(ordered.limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    return InvoicePage(rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1]) if more else None)
+
+
+def filter_totals(session: Any, organization_id: int, filters: InvoiceFilter) -> FilterTotals:
+    """Count of the filter, and its authorized amounts in pesos (credit notes subtracted)."""
+    base = filtered(organization_id, filters).subquery()
+    sign = case((base.c.kind == str(VoucherKind.CREDIT_NOTE), -1), else_=1)
+    authorized = base.c.status == InvoiceStatus.AUTHORIZED.value
+
+    def pesos(column: Any) -> Any:
+        signed = case((authorized, sign * column * base.c.currency_rate), else_=0)
+        return func.coalesce(func.sum(signed), 0)
+
+    row = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((authorized, 1), else_=0)), 0),
+            pesos(base.c.net),
+            pesos(base.c.vat_total),
+            pesos(base.c.total),
+        ).select_from(base)
+    ).one()
+    cent = Decimal("0.01")
+    return FilterTotals(
+        count=int(row[0]),
+        authorized=int(row[1]),
+        net=Decimal(row[2]).quantize(cent),
+        vat=Decimal(row[3]).quantize(cent),
+        total=Decimal(row[4]).quantize(cent),
+    )
+
+
+def encode_cursor(invoice: Invoice) -> str:
+    raw = json.dumps([invoice.issue_date.isoformat(), invoice.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[dt.date, int] | None:
+    """None for a missing or foreign cursor: the list starts again from the top."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        day, invoice_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(invoice_id, int):
+            return None
+        return dt.date.fromisoformat(str(day)), invoice_id
+    except (ValueError, TypeError):
+        return None
+
+
+def export_rows(invoices: Iterable[Invoice]) -> Iterator[str]:
+    """CSV for a spreadsheet (UTF-8 with BOM, `;`, decimal comma as Excel es-AR reads it).
+    Names are the only free text: a leading = + - @ is neutralised like the customers' export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    yield "\ufeff" + _drain(buffer)
+    for invoice in invoices:
+        writer.writerow(_cells(invoice))
+        yield _drain(buffer)
+
+
+def _cells(invoice: Invoice) -> list[str]:
+    voucher = VOUCHER_TYPES.get(invoice.invoice_type)
+    return [
+        invoice.issue_date.isoformat(),
+        voucher.description if voucher else str(invoice.invoice_type),
+        f"{invoice.point_of_sale_number:05d}",
+        f"{invoice.number:08d}" if invoice.number else "",
+        invoice.status,
+        neutralize(invoice.receiver_name),
+        str(invoice.receiver_doc_type),
+        invoice.receiver_doc_number,
+        invoice.currency,
+        _comma(invoice.currency_rate.normalize()),
+        *(
+            _comma(value)
+            for value in (
+                invoice.net,
+                invoice.vat_total,
+                invoice.exempt,
+                invoice.untaxed,
+                invoice.other_taxes_total,
+                invoice.total,
+            )
+        ),
+        invoice.cae or "",
+        invoice.cae_due.isoformat() if invoice.cae_due else "",
+    ]
+
+
+def _comma(value: Decimal) -> str:
+    return f"{value:f}".replace(".", ",")
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
