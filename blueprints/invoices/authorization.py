@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -46,6 +47,7 @@ from core.errors import Conflict
 log = logging.getLogger(__name__)
 
 UNSETTLED = (InvoiceStatus.AUTHORIZING, InvoiceStatus.UNKNOWN)
+NUMBERING = 10016  # "not the next number" (or an earlier date): the voucher itself is fine
 
 
 class SequencePending(Conflict):
@@ -395,3 +397,133 @@ def _associated(invoice: Invoice) -> list[AssociatedVoucher]:
             date=original.issue_date,
         )
     ]
+
+
+# --- several vouchers in one FECAESolicitar -------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    authorized: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)  # released: only their numbering failed
+    unknown: list[int] = field(default_factory=list)
+
+
+def authorize_batch(
+    session: DbSession, invoice_ids: list[int], gateway: ArcaGateway
+) -> BatchOutcome:
+    """Authorize drafts of ONE sequence in a single FECAESolicitar (CantReg = len), with the
+    same contract as `authorize_invoice`, per voucher: numbers reserved in order and committed
+    before the call; each detail's verdict recorded; a voucher refused only because an earlier
+    one of the batch was (10016) is released for a later batch; a lost answer is settled by
+    FECompConsultar voucher by voucher. Invoices no longer editable are skipped."""
+    outcome = BatchOutcome()
+    first = session.get_one(Invoice, invoice_ids[0])
+    sequence = sequence_of(first)
+    with sequence_lock(sequence):
+        session.expire_all()
+        ids = [i for i in invoice_ids if session.get_one(Invoice, i).status in EDITABLE]
+        if not ids:
+            return outcome
+        with arca_client(session, sequence.organization_id, gateway) as arca:
+            settle_sequence(session, sequence, arca.wsfe)
+            if _unsettled_count(session, sequence):
+                outcome.retry = ids
+                return outcome
+            last = _ask(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
+            request, attempts = reserve_batch(session, ids, last + 1)
+            try:
+                response = arca.wsfe.authorize(request)
+            except arca_errors.OutcomeUnknown as error:
+                for invoice_id, attempt_id in zip(ids, attempts, strict=True):
+                    _record_unknown(session, invoice_id, attempt_id, error)
+                    _settle_one(session, invoice_id, arca.wsfe)
+                return _tally(session, ids, outcome)
+            except (arca_errors.ServiceUnavailable, arca_errors.SoapFault) as error:
+                message = describe_arca_error(error)
+                for invoice_id, attempt_id in zip(ids, attempts, strict=True):
+                    _release(
+                        session,
+                        invoice_id,
+                        attempt_id,
+                        AttemptOutcome.NOT_SENT,
+                        str(error),
+                        message,
+                    )
+                raise ArcaCallFailed(message) from error
+            record_batch(session, ids, attempts, response, outcome)
+    return outcome
+
+
+def reserve_batch(
+    session: DbSession, invoice_ids: list[int], first_number: int
+) -> tuple[CaeRequest, list[int]]:
+    """Consecutive numbers for the invoices, in order, committed; the request built before."""
+    details: list[VoucherDetail] = []
+    attempts: list[AuthorizationAttempt] = []
+    for offset, invoice_id in enumerate(invoice_ids):
+        invoice = session.get_one(Invoice, invoice_id)
+        number = first_number + offset
+        invoice.status, invoice.number, invoice.errors = InvoiceStatus.AUTHORIZING, number, []
+        attempt = AuthorizationAttempt(invoice_id=invoice_id, number=number)
+        session.add(attempt)
+        attempts.append(attempt)
+        details.append(build_request(invoice, number).details[0])
+    session.flush()
+    first = session.get_one(Invoice, invoice_ids[0])
+    request = CaeRequest(first.point_of_sale_number, first.invoice_type, details)
+    attempt_ids = [attempt.id for attempt in attempts]
+    session.commit()
+    return request, attempt_ids
+
+
+def record_batch(
+    session: DbSession,
+    invoice_ids: list[int],
+    attempt_ids: list[int],
+    response: CaeResponse,
+    outcome: BatchOutcome,
+) -> None:
+    """Each voucher's verdict, in one commit."""
+    verdicts = {detail.number: detail for detail in response.details}
+    for invoice_id, attempt_id in zip(invoice_ids, attempt_ids, strict=True):
+        invoice = session.get_one(Invoice, invoice_id)
+        attempt = session.get_one(AuthorizationAttempt, attempt_id)
+        attempt.request_xml, attempt.response_xml = (
+            response.raw_request_xml,
+            response.raw_response_xml,
+        )
+        attempt.finished_at = utcnow()
+        detail = verdicts.get(invoice.number or 0)
+        if detail is not None and detail.result == "A" and detail.cae:
+            attempt.outcome = AttemptOutcome.APPROVED
+            _adopt(invoice, detail.cae, detail.cae_due, detail.observations)
+            outcome.authorized.append(invoice_id)
+            continue
+        reasons = [*response.errors, *(detail.observations if detail else [])]
+        attempt.outcome = AttemptOutcome.REJECTED
+        attempt.detail = "; ".join(str(reason) for reason in reasons)
+        invoice.number = None
+        if reasons and all(reason.code == NUMBERING for reason in reasons):
+            invoice.status = InvoiceStatus.DRAFT  # an earlier voucher of the batch failed
+            outcome.retry.append(invoice_id)
+        else:
+            invoice.status = InvoiceStatus.REJECTED
+            invoice.errors = messages(response.errors)
+            invoice.observations = messages(detail.observations if detail else [])
+            outcome.rejected.append(invoice_id)
+    session.commit()
+
+
+def _tally(session: DbSession, invoice_ids: list[int], outcome: BatchOutcome) -> BatchOutcome:
+    for invoice_id in invoice_ids:
+        status = session.get_one(Invoice, invoice_id).status
+        if status == InvoiceStatus.AUTHORIZED:
+            outcome.authorized.append(invoice_id)
+        elif status in UNSETTLED:
+            outcome.unknown.append(invoice_id)
+        else:
+            outcome.retry.append(invoice_id)
+    session.commit()
+    return outcome

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, flash, g, request, stream_with_context, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -15,6 +16,7 @@ from blueprints.customers.models import Customer
 from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.invoices.authorization import UNSETTLED
+from blueprints.invoices.bulk import editable_ids, load_progress, start_bulk
 from blueprints.invoices.forms import (
     InvoiceForm,
     draft_input,
@@ -381,6 +383,49 @@ def exchange_rate() -> Response:
         except DomainError as failure:
             error = failure.message
     return render("invoices/_rate.html", rate=rate, error=error)
+
+
+@bp.post("/bulk-authorize")
+@role_required(*ISSUERS)
+def bulk_authorize() -> Response:
+    """Selected drafts: those ARCA would refuse stay (listed), the rest go in batches."""
+    organization_id = current_organization_id()
+    chosen = [int(i) for i in request.form.getlist("invoice_id") if i.isdigit()]
+    ready, refused = [], []
+    for invoice_id in editable_ids(db.session, organization_id, chosen):
+        invoice = get_invoice(db.session, organization_id, invoice_id)
+        if preflight_problems(db.session, invoice, get_arca()):
+            refused.append(invoice_id)
+        else:
+            ready.append(invoice_id)
+    if refused:
+        flash(
+            ngettext(
+                "%(num)s borrador no pasa la revisión previa: quedó sin enviar.",
+                "%(num)s borradores no pasan la revisión previa: quedaron sin enviar.",
+                len(refused),
+            ),
+            "error",
+        )
+    if not ready:
+        flash(_("No hay borradores listos para autorizar en la selección."), "error")
+        return see_other(url_for("invoices.index", status="draft"))
+    key = start_bulk(db.session, organization_id, ready)
+    return see_other(url_for("invoices.bulk", key=key))
+
+
+@bp.get("/bulk/<key>")
+@organization_required
+def bulk(key: str) -> Response:
+    progress = load_progress(key, current_organization_id())
+    return render("invoices/bulk.html", progress=progress, key=key)
+
+
+@bp.get("/bulk/<key>/status")
+@organization_required
+def bulk_status(key: str) -> Response:
+    progress = load_progress(key, current_organization_id())
+    return render("invoices/_bulk_status.html", progress=progress, key=key)
 
 
 @bp.get("/customers")

@@ -446,3 +446,39 @@ def test_the_list_filters_pages_totals_and_exports(
     lines = export.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
     assert lines[0].startswith("fecha;tipo;punto_de_venta;numero;estado;cliente")
     assert len(lines) == 4 and any(f"{a_total:f}".replace(".", ",") in line for line in lines)
+
+
+def test_bulk_authorizing_1000_drafts_goes_in_batches(
+    app: Flask, owner_client: tuple[FlaskClient, int]
+) -> None:
+    """ARCA rejects the first voucher of three batches (10048): the rest of each of those
+    batches fails its numbering (10016) and goes again in a later one. Every voucher ends
+    authorized, or rejected with its reason; ARCA's ledger is contiguous."""
+    client, organization_id = owner_client
+    with app.app_context():
+        cuit = db.session.get_one(Organization, organization_id).cuit
+        ids = [draft(organization_id, [COFFEE]).id for _ in range(1000)]
+        sandbox = get_arca().sandbox()
+        sandbox.faults.add(reject_next(10048, count=3))
+    token = csrf_token(client, "/invoices/?status=draft")
+    response = client.post(
+        "/invoices/bulk-authorize", data={"csrf_token": token, "invoice_id": [str(i) for i in ids]}
+    )
+    assert response.status_code == 303
+    status_url = response.headers["Location"] + "/status"
+    assert 'hx-trigger="every 1s"' in client.get(status_url).get_data(as_text=True)
+    with app.app_context():
+        run_worker(burst=True)
+        sandbox.faults.clear()
+        requests = [r for r in sandbox.ledger.requests() if r.operation == "FECAESolicitar"]
+        assert 4 <= len(requests) <= 12  # batches, not 1,000 calls
+        assert max(r.cant_reg or 0 for r in requests) == 250
+        invoices = db.session.scalars(select(Invoice).where(Invoice.id.in_(ids))).all()
+        rejected = [i for i in invoices if i.status == InvoiceStatus.REJECTED]
+        authorized = [i for i in invoices if i.status == InvoiceStatus.AUTHORIZED]
+        assert len(rejected) == 3 and len(authorized) == 997
+        assert all("10048" in str(i.errors + i.observations) for i in rejected)
+        assert sorted(i.number for i in authorized) == list(range(1, 998))
+        assert sandbox.ledger.last_voucher(cuit, 1, 6)[0] == 997
+    done = text_of(client.get(status_url))
+    assert "Listo: 997 autorizados, 3 sin autorizar." in done and "10048" in done

@@ -22,6 +22,7 @@ from blueprints.certificates.services import generate_request
 from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
+from blueprints.invoices.bulk import BulkProgress, save_progress
 from blueprints.invoices.services import DraftInput, save_draft
 from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
@@ -45,6 +46,7 @@ class Tenant:
     customer_id: int
     import_id: int
     invoice_id: int
+    key: str
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
@@ -56,6 +58,7 @@ ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "customer_id": lambda t: t.customer_id,
     "import_id": lambda t: t.import_id,
     "invoice_id": lambda t: t.invoice_id,
+    "key": lambda t: t.key,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -113,6 +116,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 customer(own),
                 customer_import(own),
                 invoice(own),
+                bulk_key(own),
             ),
             Tenant(
                 other.id,
@@ -124,6 +128,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 customer(other),
                 customer_import(other),
                 invoice(other),
+                bulk_key(other),
             ),
         )
 
@@ -159,6 +164,12 @@ def invoice(organization: Organization) -> int:
     lines = [Line("Servicio", Decimal("1"), Decimal("100"))]
     draft = DraftInput(point.id, None, dt.date.today(), lines)
     return save_draft(db.session, organization, draft, None).id
+
+
+def bulk_key(organization: Organization) -> str:
+    key = f"tenancy-{organization.id}"
+    save_progress(key, BulkProgress(organization.id, total=0, finished=True))
+    return key
 
 
 def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:
