@@ -210,3 +210,64 @@ def _drain(buffer: io.StringIO) -> str:
     buffer.seek(0)
     buffer.truncate()
     return text
+
+
+@dataclass(frozen=True)
+class TypeTotal:
+    invoice_type: int
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class MonthOverview:
+    """The dashboard's month: authorized amounts in pesos (credit notes subtracted)."""
+
+    month_start: dt.date
+    total: Decimal
+    vat: Decimal
+    by_type: list[TypeTotal]
+    drafts: int
+    unsettled: int
+    latest: list[Invoice]
+
+
+def month_overview(session: Any, organization_id: int, today: dt.date) -> MonthOverview:
+    start = today.replace(day=1)
+    month = InvoiceFilter(status=InvoiceStatus.AUTHORIZED.value, date_from=start, date_to=today)
+    totals = filter_totals(session, organization_id, month)
+    base = filtered(organization_id, month).subquery()
+    sign = case((base.c.kind == str(VoucherKind.CREDIT_NOTE), -1), else_=1)
+    rows = session.execute(
+        select(
+            base.c.invoice_type,
+            func.count(),
+            func.coalesce(func.sum(sign * base.c.total * base.c.currency_rate), 0),
+        )
+        .group_by(base.c.invoice_type)
+        .order_by(base.c.invoice_type)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(Invoice.status, func.count())
+            .where(Invoice.organization_id == organization_id)
+            .group_by(Invoice.status)
+        ).all()
+    )
+    latest = session.scalars(
+        select(Invoice)
+        .where(Invoice.organization_id == organization_id)
+        .order_by(Invoice.id.desc())
+        .limit(5)
+    ).all()
+    return MonthOverview(
+        month_start=start,
+        total=totals.total,
+        vat=totals.vat,
+        by_type=[TypeTotal(t, c, Decimal(v).quantize(Decimal("0.01"))) for t, c, v in rows],
+        drafts=counts.get(InvoiceStatus.DRAFT.value, 0)
+        + counts.get(InvoiceStatus.REJECTED.value, 0),
+        unsettled=counts.get(InvoiceStatus.AUTHORIZING.value, 0)
+        + counts.get(InvoiceStatus.UNKNOWN.value, 0),
+        latest=list(latest),
+    )

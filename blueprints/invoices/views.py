@@ -32,6 +32,7 @@ from blueprints.invoices.listing import (
     filter_totals,
     filtered,
     list_page,
+    month_overview,
 )
 from blueprints.invoices.models import EDITABLE, Invoice
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
@@ -73,6 +74,9 @@ def invoice_labels() -> dict[str, object]:
         "outcome_label": outcome_label,
         "customer_summary": lambda customer_id: customer_summary(
             db.session, current_organization_id(), customer_id
+        ),
+        "invoice_overview": lambda: month_overview(
+            db.session, current_organization_id(), arca_today(get_arca())
         ),
     }
 

@@ -486,3 +486,17 @@ def test_bulk_authorizing_1000_drafts_goes_in_batches(
         assert sandbox.ledger.last_voucher(cuit, 1, 6)[0] == 997
     done = text_of(client.get(status_url))
     assert "Listo: 997 autorizados, 3 sin autorizar." in done and "10048" in done
+
+
+def test_the_dashboard_sums_up_the_month(app: Flask, owner_client: tuple[FlaskClient, int]) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        authorize(draft(organization_id, [COFFEE], prices_include_vat=True).id)
+        authorize(draft(organization_id, [BOOK], prices_include_vat=True).id)
+        draft(organization_id, [COFFEE])
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    text = text_of(page)
+    assert 'id="month-overview"' in html
+    assert "46.300,00" in text  # 24.200 + 22.100, VAT included (Factura B)
+    assert "Factura B (2)" in text and "1 borrador" in text
