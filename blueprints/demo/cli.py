@@ -1,5 +1,5 @@
-"""`flask --app app demo [--reset]`: a demo user, two organizations, certificates, points of sale
-and customers.
+"""`flask --app app demo [--reset]`: a demo user, two organizations, certificates, points of sale,
+customers and invoices authorized by the sandbox.
 
 Prints what it made and the login; never a key or a ticket.
 """
@@ -11,7 +11,13 @@ from flask.cli import with_appcontext
 
 from arca.cuit import format_cuit
 from arca.errors import ArcaError
-from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD, DemoReport, create_demo
+from blueprints.demo.services import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    DemoReport,
+    InvoiceCounts,
+    create_demo,
+)
 from core.arca import get_arca
 from core.crypto import get_keyring
 from core.db import db
@@ -24,7 +30,7 @@ from core.i18n import iva_label
 @with_appcontext
 def demo_command(reset: bool) -> None:
     """Demo data in the sandbox: demo@example.com owning two organizations ready to invoice
-    (the first with 50 customers)."""
+    (the first with 50 customers and 200 invoices, the second with 10)."""
     try:
         _user, reports = create_demo(db.session, get_arca(), get_keyring(), reset)
     except DomainError as error:
@@ -46,5 +52,20 @@ def describe(report: DemoReport) -> str:
         f"{'created' if report.created else 'already there'}\n"
         f"  certificate {certificate.alias}: {certificate.status}, valid until {expiry}\n"
         f"  points of sale: {points}\n"
-        f"  customers: {report.customers}"
+        f"  customers: {report.customers}\n"
+        f"  invoices: {describe_invoices(report.invoices)}"
     )
+
+
+def describe_invoices(counts: InvoiceCounts) -> str:
+    """E.g. "200 authorized, 3 drafts, 1 rejected, 1 credit note": after the authorized
+    invoices, only the kinds there are."""
+    parts = [f"{counts.authorized} authorized"]
+    for count, one, many in (
+        (counts.drafts, "draft", "drafts"),
+        (counts.rejected, "rejected", "rejected"),
+        (counts.credit_notes, "credit note", "credit notes"),
+    ):
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return ", ".join(parts)

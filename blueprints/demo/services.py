@@ -1,22 +1,32 @@
-"""The demo data: one user who owns two organizations, each with a certificate and points of sale,
-and the first with 50 customers.
+"""The demo data: one user who owns two organizations, each with a certificate, points of sale
+and invoices, and the first with 50 customers.
 
-Sandbox only: the certificates come from the sandbox's CA and the points of sale from its
-WSFEv1. Every step is skipped when its result is already there, so a second run changes
-nothing; `reset` first deletes the demo organizations (everything of theirs goes with them).
-An organization that holds a demo CUIT but is not the demo user's is never touched.
+Sandbox only: the certificates come from the sandbox's CA, the points of sale from its WSFEv1,
+and every authorized invoice got its CAE from the sandbox, through `authorize_invoice` like any
+other. Every step is skipped when its result is already there, so a second run changes
+nothing; `reset` first deletes the demo organizations (everything of theirs goes with them,
+authorized invoices included: see `delete_demo`). An organization that holds a demo CUIT but is
+not the demo user's is never touched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import func, select
+import requests
+from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from arca.codes import DocumentType, IssuerCondition
+from arca.codes import DocumentType, IssuerCondition, VoucherKind
 from arca.environments import SANDBOX
+from arca.errors import ServiceUnavailable
+from arca.sandbox import reject_next
 from blueprints.auth.models import User
 from blueprints.auth.services import AccountDetails, build_user
 from blueprints.certificates.connection import arca_client
@@ -30,13 +40,18 @@ from blueprints.customers.imports import existing_customers, import_key
 from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer, set_archived, validate_customer
+from blueprints.invoices.authorization import authorize_invoice
+from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.services import DraftInput, has_invoices, note_from, save_draft
+from blueprints.invoices.totals import Line, VatTreatment, net_of_vat, rate_percent
 from blueprints.organizations.models import Membership, Organization, Role
 from blueprints.organizations.services import OrganizationDetails, create_organization
 from blueprints.points_of_sale.services import list_points_of_sale, merge_points_of_sale
 from core.arca import ArcaGateway
 from core.crypto import KeyRing
 from core.db import DbSession
-from core.errors import Conflict
+from core.errors import Conflict, DomainError
 from core.security import hash_password
 
 DEMO_EMAIL = "demo@example.com"
@@ -281,10 +296,89 @@ DEMO_CUSTOMERS = (
 
 
 @dataclass(frozen=True)
+class Product:
+    """Something on the demo's price list. `price` is what a final consumer pays (VAT included);
+    Factura A lists it without VAT. Weighed products are sold by the kilo, with grams."""
+
+    description: str
+    price: Decimal
+    vat: VatTreatment = 5
+    weighed: bool = False
+
+
+def _product(description: str, price: str, vat: VatTreatment = 5, weighed: bool = False) -> Product:
+    return Product(description, Decimal(price), vat, weighed)
+
+
+# Almacén Demo SRL's shelves: most goods at 21 %, fresh food, bread and flour at 10.5 %, milk
+# and books exempt (Ley de IVA art. 7), so a Factura B mixes rates as a real ticket does.
+GROCERIES = (
+    _product("Yerba mate 1 kg", "4890.00"),
+    _product("Aceite de girasol 1,5 l", "3650.00"),
+    _product("Café molido 500 g", "8900.00"),
+    _product("Azúcar 1 kg", "1450.00"),
+    _product("Fideos secos 500 g", "1290.00"),
+    _product("Arroz largo fino 1 kg", "1980.00"),
+    _product("Galletitas de agua 300 g", "1150.00"),
+    _product("Gaseosa cola 2,25 l", "3100.00"),
+    _product("Vino tinto Malbec 750 ml", "6500.00"),
+    _product("Queso cremoso", "11900.00", weighed=True),
+    _product("Jamón cocido", "15800.00", weighed=True),
+    _product("Detergente 750 ml", "2350.00"),
+    _product("Papel higiénico x 4", "2790.00"),
+    _product("Dulce de leche 400 g", "2600.00"),
+    _product("Pan francés", "2800.00", vat=4, weighed=True),
+    _product("Harina 000 1 kg", "1050.00", vat=4),
+    _product("Carne picada especial", "8900.00", vat=4, weighed=True),
+    _product("Asado de tira", "10500.00", vat=4, weighed=True),
+    _product("Manzana roja", "2400.00", vat=4, weighed=True),
+    _product("Papa", "1100.00", vat=4, weighed=True),
+    _product("Tomate redondo", "2900.00", vat=4, weighed=True),
+    _product("Leche entera sachet 1 l", "1350.00", vat="exempt"),
+    _product("Libro «Cocina de almacén»", "18500.00", vat="exempt"),
+)
+ALMACEN_SERVICES = (
+    _product("Servicio de catering para evento", "450000.00"),
+    _product("Armado y entrega de canastas navideñas", "185000.00"),
+    _product("Alquiler de heladera exhibidora (mes)", "95000.00"),
+    _product("Flete y entrega a domicilio (mes)", "120000.00"),
+)
+# Sold in dollars to companies: the price list's dollar column, without VAT.
+IMPORTED = (
+    _product("Vino Malbec Gran Reserva caja x 6", "96.00"),
+    _product("Aceite de oliva extra virgen 5 l", "54.50"),
+    _product("Café en grano importado 1 kg", "31.75"),
+)
+# The sandbox's reference rate for DOL (FEParamGetCotizacion); ARCA accepts 2 %-400 % of it.
+DOLLAR_RATE = Decimal("1050")
+# Ana Demo, a monotributista designer: Factura C to final consumers.
+ANA_WORK = (
+    _product("Diseño de logotipo e identidad básica", "180000.00"),
+    _product("Clases particulares de dibujo (4 encuentros)", "64000.00"),
+    _product("Ilustración para redes sociales", "35000.00"),
+)
+ANA_GOODS = (
+    _product("Lámina ilustrada impresa A3", "15000.00"),
+    _product("Agenda ilustrada 2027", "22000.00"),
+)
+
+
+@dataclass(frozen=True)
+class DemoInvoices:
+    """What invoices to make: `authorized` through the sandbox (a deterministic mix from `seed`),
+    and with `extras` 3 drafts, 1 rejected (an injected 10048) and 1 authorized credit note."""
+
+    authorized: int
+    seed: int
+    extras: bool = False
+
+
+@dataclass(frozen=True)
 class DemoOrganization:
     details: OrganizationDetails
     points_of_sale: tuple[int, ...]
     customers: tuple[DemoCustomer, ...] = ()
+    invoices: DemoInvoices = field(default_factory=lambda: DemoInvoices(0, 0))
 
 
 DEMO_ORGANIZATIONS = (
@@ -300,6 +394,7 @@ DEMO_ORGANIZATIONS = (
         ),
         points_of_sale=(1, 2),
         customers=DEMO_CUSTOMERS,
+        invoices=DemoInvoices(authorized=200, seed=20_261_201, extras=True),
     ),
     DemoOrganization(
         OrganizationDetails(
@@ -310,12 +405,29 @@ DEMO_ORGANIZATIONS = (
             address="Calle 7 N° 845, B1900 La Plata, Buenos Aires",
         ),
         points_of_sale=(1,),
+        invoices=DemoInvoices(authorized=10, seed=20_261_202),
     ),
 )
 
 
 class DemoRefused(Conflict):
     """The demo cannot be made here (not the sandbox, or a demo CUIT taken by someone else)."""
+
+
+class DemoFailed(DomainError):
+    """The sandbox did not do what the demo expected (a voucher it refused)."""
+
+    status = 502
+
+
+@dataclass(frozen=True)
+class InvoiceCounts:
+    """The organization's invoices by outcome (the demo's among them)."""
+
+    authorized: int  # invoices (not notes) with a CAE
+    drafts: int
+    rejected: int
+    credit_notes: int  # with a CAE
 
 
 @dataclass(frozen=True)
@@ -325,6 +437,7 @@ class DemoReport:
     points_of_sale: list[int]
     customers: int  # the organization's customers, the demo's among them
     created: bool
+    invoices: InvoiceCounts
 
 
 def create_demo(
@@ -333,7 +446,8 @@ def create_demo(
     """Make whatever part of the demo data is missing (all of it again with `reset`). Commits.
 
     Raises `DemoRefused` outside the sandbox, before touching anything; ARCA errors from the
-    sandbox's WSFEv1 propagate (the parts made before stay, and a rerun completes them).
+    sandbox's WSFEv1 propagate (the parts made before stay, and a rerun completes them, but for
+    the invoices: once one is authorized a rerun adds none, and `reset` remakes them all).
     """
     if gateway.environment_name != SANDBOX:
         raise DemoRefused(
@@ -347,7 +461,12 @@ def create_demo(
 
 
 def delete_demo(session: DbSession) -> int:
-    """Delete the demo user's organizations with a demo CUIT (cascading). Commits."""
+    """Delete the demo user's organizations with a demo CUIT (cascading), their authorized
+    sandbox invoices included. Commits.
+
+    Raises `DemoRefused`, deleting nothing, when one of them has a certificate for another
+    environment than the sandbox: its invoices may be real fiscal records then.
+    """
     owned = (
         select(Membership.organization_id)
         .join(User, Membership.user_id == User.id)
@@ -356,10 +475,116 @@ def delete_demo(session: DbSession) -> int:
     cuits = [demo.details.cuit for demo in DEMO_ORGANIZATIONS]
     query = select(Organization).where(Organization.cuit.in_(cuits), Organization.id.in_(owned))
     organizations = list(session.scalars(query))
-    for organization in organizations:
-        session.delete(organization)
+    ids = [organization.id for organization in organizations]
+    real = session.scalar(
+        select(Organization.legal_name)
+        .join(Certificate, Certificate.organization_id == Organization.id)
+        .where(Organization.id.in_(ids), Certificate.environment != SANDBOX)
+        .limit(1)
+    )
+    if real is not None:
+        raise DemoRefused(
+            f"«{real}» has a certificate for an environment other than the sandbox: its "
+            "invoices may be real, so --reset leaves it alone (delete it by hand if you must)."
+        )
+    numbered = exists().where(Invoice.organization_id.in_(ids), Invoice.number.is_not(None))
+    protected = bool(ids) and bool(session.scalar(select(numbered)))
     session.commit()
-    return len(organizations)
+    if not ids:
+        return 0
+    statement = delete(Organization).where(Organization.id.in_(ids))
+    if not protected:
+        session.execute(statement)
+    else:
+        try:
+            with invoice_protection_lifted(session):
+                session.execute(statement)
+        except DBAPIError as error:  # e.g. not the tables' owner: nothing was deleted
+            raise DemoRefused(
+                "--reset could not delete the demo organizations' authorized sandbox invoices "
+                f"({str(error.orig).strip().splitlines()[0]}); run it as the role that ran the "
+                "migrations."
+            ) from error
+    session.commit()
+    session.expunge_all()
+    return len(ids)
+
+
+# The database refuses to delete an invoice that holds a number (migration 0004's triggers), and
+# the demo's hold sandbox CAEs. To delete them, the triggers are switched off inside the one
+# transaction that deletes the demo organizations, and switched back on before it commits, so no
+# other transaction can ever see the tables unprotected:
+# - PostgreSQL: `ALTER TABLE … DISABLE TRIGGER` is transactional and takes an ACCESS EXCLUSIVE
+#   lock on the table until the commit, so every other session waits (and then finds the
+#   triggers on again). It needs the table's owner, which the role that ran the migrations is.
+#   `SET LOCAL session_replication_role = replica` would need a superuser, and it also silences
+#   the foreign keys' own triggers, so the ON DELETE CASCADE this delete relies on would not run.
+# - SQLite: triggers live in the schema, and schema changes are transactional. Under
+#   BEGIN IMMEDIATE (no other writer until the commit) the triggers' own CREATE statements are
+#   read from sqlite_master, the triggers dropped, the rows deleted and the same statements run
+#   again, so they come back exactly as the migration made them, whatever it made.
+# Any error rolls everything back, triggers included. Only the demo calls this, for
+# organizations it checked are sandbox-only.
+INVOICE_TABLES = ("invoices", "invoice_lines", "invoice_vat", "invoice_taxes")
+
+
+@contextmanager
+def invoice_protection_lifted(session: DbSession) -> Iterator[None]:
+    """Run the block in a transaction where the invoice tables' triggers are off; they are on
+    again before the caller commits. Call with no transaction open; on any error the
+    transaction is rolled back (triggers untouched, nothing deleted)."""
+    lifted = (
+        _postgresql_triggers_disabled
+        if session.get_bind().dialect.name == "postgresql"
+        else _sqlite_triggers_dropped
+    )
+    try:
+        with lifted(session):
+            yield
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
+def _postgresql_triggers_disabled(session: DbSession) -> Iterator[None]:
+    session.execute(text("SET LOCAL lock_timeout = '10s'"))
+    triggers = session.execute(
+        text(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgenabled = 'O' AND c.relname = ANY(:tables) "
+            "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname, t.tgname"
+        ),
+        {"tables": list(INVOICE_TABLES)},
+    ).all()
+    for table, trigger in triggers:
+        session.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"'))
+    yield
+    for table, trigger in triggers:
+        session.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"'))
+
+
+@contextmanager
+def _sqlite_triggers_dropped(session: DbSession) -> Iterator[None]:
+    connection = session.connection()
+    # pysqlite opens transactions only before DML, so DROP TRIGGER would otherwise autocommit.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    driver = connection.connection.dbapi_connection
+    if driver is None or not driver.in_transaction:
+        raise RuntimeError("no SQLite transaction to drop the invoice triggers in")
+    query = text(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+        "AND tbl_name IN (:t0, :t1, :t2, :t3) ORDER BY name"
+    )
+    tables = {f"t{index}": table for index, table in enumerate(INVOICE_TABLES)}
+    triggers = [(str(name), str(sql)) for name, sql in session.execute(query, tables)]
+    for name, _sql in triggers:
+        session.execute(text(f'DROP TRIGGER "{name}"'))
+    yield
+    for _name, sql in triggers:
+        connection.exec_driver_sql(sql)
+    if [tuple(row) for row in session.execute(query, tables)] != triggers:
+        raise RuntimeError("the invoice triggers did not come back as they were")
 
 
 def ensure_user(session: DbSession, reset: bool) -> User:
@@ -377,7 +602,8 @@ def ensure_user(session: DbSession, reset: bool) -> User:
 def ensure_organization(
     session: DbSession, gateway: ArcaGateway, keyring: KeyRing, user: User, demo: DemoOrganization
 ) -> DemoReport:
-    """The organization, its active certificate, points of sale and customers. Commits."""
+    """The organization, its active certificate, points of sale, customers and invoices.
+    Commits."""
     cuit = demo.details.cuit
     organization = session.scalar(select(Organization).where(Organization.cuit == cuit))
     created = organization is None
@@ -391,7 +617,8 @@ def ensure_organization(
     certificate = ensure_certificate(session, gateway, keyring, organization)
     numbers = ensure_points_of_sale(session, gateway, organization.id, demo.points_of_sale)
     customers = ensure_customers(session, organization.id, demo.customers)
-    return DemoReport(organization, certificate, numbers, customers, created)
+    invoices = ensure_invoices(session, gateway, organization, demo.invoices)
+    return DemoReport(organization, certificate, numbers, customers, created, invoices)
 
 
 def is_owner(session: DbSession, organization: Organization, user: User) -> bool:
@@ -450,3 +677,294 @@ def ensure_customers(
             set_archived(session, customer, True, None)
     count = select(func.count()).select_from(Customer)
     return session.scalar(count.where(Customer.organization_id == organization_id)) or 0
+
+
+# --- invoices ------------------------------------------------------------------------------------
+
+
+def ensure_invoices(
+    session: DbSession, gateway: ArcaGateway, organization: Organization, plan: DemoInvoices
+) -> InvoiceCounts:
+    """The demo's invoices, unless the organization already has an authorized one (a second run
+    adds none: the sandbox's numbers are not taken twice). Each one is drafted, preflighted and
+    authorized like the editor's, one FECAESolicitar at a time. Commits.
+
+    Raises `DemoFailed` when the sandbox refuses an invoice it should take; `ArcaCallFailed`
+    and ARCA errors propagate. What was authorized before stays (a rerun adds nothing more).
+    """
+    if plan.authorized <= 0 or has_invoices(session, organization.id):
+        return count_invoices(session, organization.id)
+    rng = random.Random(plan.seed)  # noqa: S311 - repeatable demo data, not secrets
+    points = _point_ids(session, organization.id)
+    today = arca_today(gateway)
+    receivers = _receivers(session, organization.id)
+    if organization.iva_condition == IssuerCondition.RESPONSABLE_INSCRIPTO:
+        drafts = responsable_inscripto_drafts(rng, points, receivers, today, plan.authorized)
+    else:
+        drafts = monotributo_drafts(rng, points, today, plan.authorized)
+    first_a: int | None = None
+    for draft in drafts:
+        invoice = _authorized(session, gateway, organization, draft)
+        if first_a is None and invoice.letter == "A" and invoice.currency == "PES":
+            first_a = invoice.id
+    if plan.extras:
+        consumer = rng.choice(receivers.identified) if receivers.identified else None
+        _rejected(session, gateway, organization, _counter_sale(rng, points[0], consumer, today))
+        if first_a is not None:
+            original = session.get_one(Invoice, first_a)
+            note = note_from(session, organization, original, VoucherKind.CREDIT_NOTE, today, None)
+            _authorize_checked(session, gateway, note)
+        for draft in _extra_drafts(rng, points, receivers, today):
+            save_draft(session, organization, draft, None)
+    return count_invoices(session, organization.id)
+
+
+def count_invoices(session: DbSession, organization_id: int) -> InvoiceCounts:
+    rows = session.execute(
+        select(Invoice.kind, Invoice.status, func.count())
+        .where(Invoice.organization_id == organization_id)
+        .group_by(Invoice.kind, Invoice.status)
+    ).all()
+    counts = {(str(kind), str(status)): int(count) for kind, status, count in rows}
+
+    def total(status: InvoiceStatus, kind: VoucherKind | None = None) -> int:
+        return sum(
+            count for (k, s), count in counts.items() if s == status and (kind is None or k == kind)
+        )
+
+    session.commit()
+    return InvoiceCounts(
+        authorized=total(InvoiceStatus.AUTHORIZED, VoucherKind.INVOICE),
+        drafts=total(InvoiceStatus.DRAFT),
+        rejected=total(InvoiceStatus.REJECTED),
+        credit_notes=total(InvoiceStatus.AUTHORIZED, VoucherKind.CREDIT_NOTE),
+    )
+
+
+def _authorized(
+    session: DbSession, gateway: ArcaGateway, organization: Organization, draft: DraftInput
+) -> Invoice:
+    return _authorize_checked(session, gateway, save_draft(session, organization, draft, None))
+
+
+def _authorize_checked(session: DbSession, gateway: ArcaGateway, invoice: Invoice) -> Invoice:
+    """The preflight the editor runs, then the authorization; anything but a CAE is a bug in
+    the demo's data (or the sandbox), reported with ARCA's words."""
+    problems = preflight_problems(session, invoice, gateway)
+    if problems:
+        raise DemoFailed(
+            f"demo invoice {invoice.id} fails the preflight: "
+            + "; ".join(problem.message for problem in problems)
+        )
+    done = authorize_invoice(session, invoice.id, gateway)
+    if done.status != InvoiceStatus.AUTHORIZED:
+        reasons = "; ".join(f"{m['code']} {m['text']}" for m in [*done.errors, *done.observations])
+        raise DemoFailed(f"the sandbox did not authorize demo invoice {done.id}: {reasons}")
+    return done
+
+
+def _rejected(
+    session: DbSession, gateway: ArcaGateway, organization: Organization, draft: DraftInput
+) -> Invoice:
+    """An invoice ARCA rejects with its reason: the sandbox is told to refuse the next voucher
+    with 10048 (ImpTotal does not add up), and told to forget it afterwards."""
+    invoice = save_draft(session, organization, draft, None)
+    with _sandbox_rejects_next(gateway, 10048):
+        done = authorize_invoice(session, invoice.id, gateway)
+    if done.status != InvoiceStatus.REJECTED:
+        raise DemoFailed(f"the sandbox did not reject demo invoice {done.id}: {done.status}")
+    return done
+
+
+@contextmanager
+def _sandbox_rejects_next(gateway: ArcaGateway, code: int) -> Iterator[None]:
+    """The sandbox rejects the next FECAESolicitar with `code` during the block (in-process, or
+    a standalone one through its admin API); its faults are cleared after."""
+    if gateway.in_process:
+        faults = gateway.sandbox().faults
+        faults.add(reject_next(code))
+        try:
+            yield
+        finally:
+            faults.clear()
+        return
+    url = str(gateway.base_url).rstrip("/") + "/_sandbox/faults"
+    timeout = (gateway.timeouts.connect, gateway.timeouts.read)
+    fault: dict[str, str | int] = {
+        "kind": "reject_next",
+        "code": code,
+        "operation": "FECAESolicitar",
+    }
+    try:
+        requests.post(url, json=fault, timeout=timeout).raise_for_status()
+    except requests.RequestException as error:
+        raise ServiceUnavailable(f"sandbox faults: {error}") from error
+    try:
+        yield
+    finally:
+        with suppress(requests.RequestException):
+            requests.delete(url, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """The organization's active customers (ids, in creation order) by the class they get."""
+
+    class_a: list[int]  # responsables inscriptos and monotributistas
+    identified: list[int]  # final consumers by DNI
+    other_b: list[int]  # exempt associations
+
+
+def _receivers(session: DbSession, organization_id: int) -> Receivers:
+    rows = session.execute(
+        select(Customer.id, Customer.doc_type, Customer.iva_condition)
+        .where(Customer.organization_id == organization_id, Customer.archived_at.is_(None))
+        .order_by(Customer.id)
+    ).all()
+    session.commit()
+    return Receivers(
+        class_a=[id_ for id_, doc, condition in rows if condition in (RI, MONOTRIBUTO)],
+        identified=[id_ for id_, doc, _c in rows if doc == DNI],
+        # The foreign client is left out: ARCA takes only digits as a document number.
+        other_b=[id_ for id_, _d, condition in rows if condition == EXENTO],
+    )
+
+
+def _point_ids(session: DbSession, organization_id: int) -> list[int]:
+    """The usable points of sale's ids, by number."""
+    points = [p for p in list_points_of_sale(session, organization_id) if p.usable]
+    if not points:
+        raise DemoFailed("the sandbox listed no usable point of sale for the demo")
+    return [point.id for point in sorted(points, key=lambda point: point.number)]
+
+
+SERVICES_INVOICES = 8
+DOLLAR_INVOICES = 2
+WEIGHTS = ("0.350", "0.500", "0.750", "1.000", "1.250", "2.000")
+
+
+def responsable_inscripto_drafts(
+    rng: random.Random, points: list[int], receivers: Receivers, today: dt.date, count: int
+) -> list[DraftInput]:
+    """Mostly Factura B at the counter (anonymous or by DNI, prices with VAT), Factura A to
+    companies and monotributistas (price list without VAT), a few services invoices and a
+    couple in dollars; all dated today, so every sequence's dates are non-decreasing."""
+    special = rng.sample(range(count), min(count, SERVICES_INVOICES + DOLLAR_INVOICES))
+    services, dollars = set(special[:SERVICES_INVOICES]), set(special[SERVICES_INVOICES:])
+    drafts = []
+    for index in range(count):
+        point = points[0] if rng.random() < 0.65 else points[-1]
+        roll = rng.random()
+        if index in services and receivers.class_a:
+            drafts.append(_services(rng, point, rng.choice(receivers.class_a), today))
+        elif index in dollars and receivers.class_a:
+            drafts.append(_dollars(rng, point, rng.choice(receivers.class_a), today))
+        elif roll < 0.45 or not (receivers.class_a and receivers.identified):
+            drafts.append(_counter_sale(rng, point, None, today))
+        elif roll < 0.65:
+            drafts.append(_counter_sale(rng, point, rng.choice(receivers.identified), today))
+        elif roll < 0.70 and receivers.other_b:
+            drafts.append(_counter_sale(rng, point, rng.choice(receivers.other_b), today))
+        else:
+            drafts.append(_wholesale(rng, point, rng.choice(receivers.class_a), today))
+    return drafts
+
+
+def monotributo_drafts(
+    rng: random.Random, points: list[int], today: dt.date, count: int
+) -> list[DraftInput]:
+    """Factura C to final consumers: design work (services) and a few printed goods."""
+    drafts = []
+    for _index in range(count):
+        if rng.random() < 0.6:
+            work = rng.choice(ANA_WORK)
+            lines = [Line(work.description, Decimal(1), work.price)]
+            drafts.append(_with_service_dates(rng, points[0], None, lines, today, False))
+        else:
+            goods = rng.sample(ANA_GOODS, rng.randint(1, len(ANA_GOODS)))
+            lines = [Line(g.description, Decimal(rng.randint(1, 3)), g.price) for g in goods]
+            drafts.append(DraftInput(points[0], None, today, lines))
+    return drafts
+
+
+def _counter_sale(
+    rng: random.Random, point: int, customer: int | None, today: dt.date
+) -> DraftInput:
+    """A Factura B: a few things off the shelves, prices as labelled (VAT included)."""
+    lines = [
+        Line(
+            product.description,
+            Decimal(rng.choice(WEIGHTS)) if product.weighed else Decimal(rng.randint(1, 4)),
+            product.price,
+            vat=product.vat,
+        )
+        for product in rng.sample(GROCERIES, rng.randint(1, 6))
+    ]
+    return DraftInput(point, customer, today, lines, prices_include_vat=True)
+
+
+def _wholesale(rng: random.Random, point: int, customer: int, today: dt.date) -> DraftInput:
+    """A Factura A: boxes and kilos at list prices without VAT, now and then a discount."""
+    lines = [
+        Line(
+            product.description,
+            Decimal(rng.choice((5, 10, 20, 40)) if product.weighed else rng.choice((6, 12, 24))),
+            _without_vat(product),
+            Decimal(rng.choice((0, 0, 0, 5, 10))),
+            product.vat,
+        )
+        for product in rng.sample(GROCERIES, rng.randint(2, 7))
+    ]
+    return DraftInput(point, customer, today, lines)
+
+
+def _services(rng: random.Random, point: int, customer: int, today: dt.date) -> DraftInput:
+    service = rng.choice(ALMACEN_SERVICES)
+    lines = [Line(service.description, Decimal(1), _without_vat(service))]
+    return _with_service_dates(rng, point, customer, lines, today, False)
+
+
+def _with_service_dates(
+    rng: random.Random,
+    point: int,
+    customer: int | None,
+    lines: list[Line],
+    today: dt.date,
+    prices_include_vat: bool,
+) -> DraftInput:
+    """Concept 2 (services) for this month so far, due in 10 to 30 days."""
+    return DraftInput(
+        point,
+        customer,
+        today,
+        lines,
+        concept=2,
+        service_from=today.replace(day=1),
+        service_to=today,
+        payment_due=today + dt.timedelta(days=rng.choice((10, 15, 30))),
+        prices_include_vat=prices_include_vat,
+    )
+
+
+def _dollars(rng: random.Random, point: int, customer: int, today: dt.date) -> DraftInput:
+    lines = [
+        Line(product.description, Decimal(rng.randint(2, 20)), product.price)
+        for product in rng.sample(IMPORTED, rng.randint(1, len(IMPORTED)))
+    ]
+    return DraftInput(point, customer, today, lines, currency="DOL", currency_rate=DOLLAR_RATE)
+
+
+def _extra_drafts(
+    rng: random.Random, points: list[int], receivers: Receivers, today: dt.date
+) -> list[DraftInput]:
+    """Three drafts left for the user to finish: a counter sale, a wholesale order, a service."""
+    drafts = [_counter_sale(rng, points[0], None, today)]
+    if receivers.class_a:
+        drafts.append(_wholesale(rng, points[-1], rng.choice(receivers.class_a), today))
+        drafts.append(_services(rng, points[-1], rng.choice(receivers.class_a), today))
+    return drafts
+
+
+def _without_vat(product: Product) -> Decimal:
+    """The price list's figure for Factura A: the shelf price without its VAT, to cents."""
+    return net_of_vat(product.price, rate_percent(product.vat) or Decimal(0))

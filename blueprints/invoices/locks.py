@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from core.db import db
 from core.errors import Conflict
@@ -61,19 +62,22 @@ def sequence_lock(sequence: Sequence, wait: float = WAIT_SECONDS) -> Iterator[No
 
 @contextlib.contextmanager
 def _advisory_lock(sequence: Sequence, wait: float) -> Iterator[None]:
+    # A blocking pg_advisory_lock queues the waiters (a polling try-lock made 4 processes on one
+    # sequence slower than 1); lock_timeout bounds the wait.
     first, second = sequence.lock_ids()
+    ids = {"a": first, "b": second}
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        deadline = time.monotonic() + wait
-        while not connection.scalar(
-            text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": first, "b": second}
-        ):
-            if time.monotonic() >= deadline:
-                raise _busy()
-            time.sleep(POLL_SECONDS)
+        connection.execute(text(f"SET lock_timeout = '{int(wait * 1000)}ms'"))
+        try:
+            connection.execute(text("SELECT pg_advisory_lock(:a, :b)"), ids)
+        except OperationalError as error:
+            raise _busy() from error
+        finally:
+            connection.execute(text("RESET lock_timeout"))
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": first, "b": second})
+            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), ids)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,9 @@
 
 The acceptance of the certificates issue: after the demo, the SQLite file holds no private key
 in the clear; after a rotation to a new primary key (and the old key removed), the demo
-organization still gets its ticket.
+organization still gets its ticket. The demo's invoices: every CAE is in the sandbox's ledger,
+a second run adds none, and `--reset` deletes them without switching their protection off for
+good.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask_migrate import upgrade
@@ -27,6 +30,7 @@ from blueprints.certificates.models import AccessTicketRecord, Certificate
 from blueprints.certificates.services import load_credential
 from blueprints.customers.models import Customer
 from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD
+from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
 from core.arca import get_arca
@@ -37,6 +41,8 @@ from tests.web import login, text_of
 pytestmark = pytest.mark.embedded
 
 ALMACEN, ANA = "30712345671", "20276543211"
+ALMACEN_INVOICES = "  invoices: 200 authorized, 3 drafts, 1 rejected, 1 credit note\n"
+ANA_INVOICES = "  invoices: 10 authorized\n"
 
 
 @pytest.fixture
@@ -133,19 +139,101 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
     assert "Almacén Demo SRL" in text_of(client.get("/"))
     assert "Ferretería Rivadavia SRL" in text_of(client.get("/customers/?q=ferreteria"))
 
+    assert ALMACEN_INVOICES in output and ANA_INVOICES in output
+    with started.app_context():
+        check_demo_invoices()
+        vouchers = get_arca().sandbox().ledger.voucher_count()
+        assert vouchers == 211  # 200 invoices and a credit note, 10 Facturas C
+        rows = db.session.scalar(select(func.count()).select_from(Invoice))
+
     again = run_cli(started, "demo")
     assert again.count("already there") == 2
     assert "  customers: 50" in again
+    assert ALMACEN_INVOICES in again and ANA_INVOICES in again
     with started.app_context():
         assert sum(customers_by_condition(ALMACEN).values()) == 50
         created = select(func.count()).where(AuditEvent.action == "customer.create")
         assert db.session.scalar(created) == 50
+        # Nothing drafted, nothing sent to ARCA.
+        assert db.session.scalar(select(func.count()).select_from(Invoice)) == rows
+        assert get_arca().sandbox().ledger.voucher_count() == vouchers
+        triggers = trigger_sql()
     reset = run_cli(started, "demo", "--reset")
     assert reset.count(": created") == 2
     assert "  customers: 50" in reset
+    assert ALMACEN_INVOICES in reset and ANA_INVOICES in reset
     with started.app_context():
         assert len(db.session.scalars(select(Organization)).all()) == 2
         assert sum(customers_by_condition(ALMACEN).values()) == 50
+        # The old invoices are gone, the new ones numbered after them in the sandbox's ledger.
+        assert db.session.scalar(select(func.count()).select_from(Invoice)) == rows
+        assert get_arca().sandbox().ledger.voucher_count() == 2 * vouchers
+        check_demo_invoices()
+        # The protection is back, exactly as the migration made it.
+        assert trigger_sql() == triggers
+        authorized = db.session.scalars(
+            select(Invoice.id).where(Invoice.status == InvoiceStatus.AUTHORIZED).limit(1)
+        ).one()
+        db.session.rollback()
+        with pytest.raises(sa.exc.DBAPIError, match="holds a number"), db.engine.begin() as c:
+            c.execute(sa.text("DELETE FROM invoices WHERE id = :id"), {"id": authorized})
+
+
+def check_demo_invoices() -> None:
+    """The demo's mix, each authorized invoice's CAE as the sandbox's ledger holds it."""
+    invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    almacen_id, ana_id = organization_id(ALMACEN), organization_id(ANA)
+    almacen = [i for i in invoices if i.organization_id == almacen_id]
+    ana = [i for i in invoices if i.organization_id == ana_id]
+    authorized = [i for i in almacen if i.status == InvoiceStatus.AUTHORIZED]
+    assert len(authorized) == 201
+    facturas = [i for i in authorized if i.kind == "invoice"]
+    assert {i.invoice_type for i in facturas} == {1, 6}  # Facturas A and B
+    assert 100 < sum(i.letter == "B" for i in facturas) < 170
+    assert sum(i.receiver_doc_type == 99 for i in facturas) > 50  # anonymous consumers
+    assert sum(i.receiver_doc_type == 96 for i in facturas) > 20  # by DNI
+    assert all(i.prices_include_vat == (i.letter == "B") for i in facturas)
+    assert {i.point_of_sale_number for i in facturas} == {1, 2}
+    assert sum(i.concept == 2 for i in facturas) == 8
+    assert all(
+        i.service_from and i.service_to and i.payment_due for i in facturas if i.concept == 2
+    )
+    assert [(i.currency, i.currency_rate) for i in facturas if i.currency != "PES"] == [
+        ("DOL", 1050)
+    ] * 2
+    vats = {line.vat for i in facturas for line in i.lines}
+    assert {"5", "4", "exempt"} <= vats
+    assert len({i.issue_date for i in authorized}) == 1  # today on ARCA's clock
+    [note] = [i for i in authorized if i.kind == "credit_note"]
+    assert note.invoice_type == 3 and note.associated_invoice is not None
+    assert note.associated_invoice.letter == "A" and note.total == note.associated_invoice.total
+    assert sum(i.status == InvoiceStatus.DRAFT for i in almacen) == 3
+    [rejected] = [i for i in almacen if i.status == InvoiceStatus.REJECTED]
+    assert rejected.number is None and "10048" in str(rejected.errors + rejected.observations)
+    assert not get_arca().sandbox().faults.active()
+    assert [(i.invoice_type, i.status) for i in ana] == [(11, InvoiceStatus.AUTHORIZED)] * 10
+    ledger = get_arca().sandbox().ledger
+    for cuit, issued in ((ALMACEN, authorized), (ANA, ana)):
+        for invoice in issued:
+            assert invoice.number is not None
+            pos, kind = invoice.point_of_sale_number, invoice.invoice_type
+            stored = ledger.find_voucher(cuit, pos, kind, invoice.number)
+            assert stored is not None and stored.cae == invoice.cae, invoice.id
+    # Numbered once each: no number of a sequence twice.
+    keys = [(i.organization_id, i.point_of_sale_number, i.invoice_type, i.number) for i in invoices]
+    numbered = [key for key in keys if key[3] is not None]
+    assert len(numbered) == len(set(numbered)) == 211
+    db.session.rollback()
+
+
+def trigger_sql() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+    )
+    triggers = [(str(name), str(sql)) for name, sql in rows]
+    db.session.rollback()
+    assert len(triggers) == 11
+    return triggers
 
 
 def test_no_private_key_in_the_clear_then_rotation_keeps_the_tickets_coming(
