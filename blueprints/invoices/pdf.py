@@ -10,10 +10,11 @@ Layout (A4, portrait): on every page the copy label (ORIGINAL / DUPLICADO), the 
 left, the letter box with "Código NNN" in the middle, voucher name, number, date, CUIT, IIBB
 and start of activities right), the service period and payment due row when there is one, the
 receiver block (with currency and associated voucher), the lines table, and "Hoja x de n".
-When the lines do not fit on one page, every page but the last ends with "Transporte" (the sum
-of the amounts printed so far) and the next one starts with it. The last page ends with the
-totals, the consumer transparency block (class B to a final consumer, Ley 27.743), the amount
-in words, the legends and the authorization: QR, "CAE N°" and its due date.
+The notes ("Observaciones") follow the lines and flow over pages like them. When they do not
+fit on one page, every page but the last ends with "Transporte" (the sum of the line amounts
+printed so far) and the next one starts with it. The last page ends with the totals, the
+consumer transparency block (class B to a final consumer, Ley 27.743), the amount in words,
+the legends and the authorization: QR, "CAE N°" and its due date.
 
 Text uses the PDF core font Helvetica with the WinAnsi (cp1252) encoding, which holds every
 Spanish letter, «», “”, – and €; any other character is decomposed ("ﬁ" -> "fi") or printed
@@ -23,6 +24,7 @@ as "?". Text is never interpreted: markup in a description prints literally.
 from __future__ import annotations
 
 import datetime as dt
+import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from typing import Final, Literal, TypeAlias
 
 import segno
 from fpdf import FPDF
+from fpdf.enums import RenderStyle
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS
 
 from arca.codes import VAT_RATES
@@ -649,9 +652,9 @@ class _Layout:
         # Issuer, left.
         x, width = LEFT + PAD, 82.0
         y = header_top + 3
-        logo = _usable_logo(issuer)
+        logo = _logo(issuer, x, y, 45, 14)
         if logo is not None:
-            ops.append(_Image(logo, x, y, 45, 14))
+            ops.append(logo)
             y += 16
         name = _clean(issuer.trade_name or issuer.legal_name)
         for line in _shorten(_wrap(name, width, True, 12), 2):
@@ -766,9 +769,15 @@ class _Layout:
             document = f"{_clean(receiver.doc_type)}: "
             self.top.pair(x, y, document, _clean(receiver.doc_number))
         y += 3.8
-        self.top.pair(x, y, "Condición frente al IVA: ", _clean(receiver.iva_condition))
+        condition = ("Condición frente al IVA: ", _clean(receiver.iva_condition))
+        self.top.pair(x, y, *condition)
         if voucher.payment_terms:
-            self.top.pair(half, y, "Condición de venta: ", _clean(voucher.payment_terms))
+            terms = ("Condición de venta: ", _clean(voucher.payment_terms))
+            beside = _width(condition[0], True, 8) + _width(condition[1], False, 8) + x + 3 < half
+            if beside and half + _width(terms[0], True, 8) + _width(terms[1], False, 8) < RIGHT:
+                self.top.pair(half, y, *terms)
+            else:
+                y = self._pairs(x, y, width, (terms,))
         if receiver.address and not receiver.anonymous:
             y = self._pairs(x, y, width, (("Domicilio: ", receiver.address),))
         if voucher.currency != "PES":
@@ -863,14 +872,20 @@ class _Layout:
         box_x, box_width = 118.0, RIGHT - 118
         box_height = len(totals) * 4.6 + 8.5
         ops.append(_Rect(box_x, y, box_width, box_height))
+        amounts = [format_money(amount, currency) for _label, amount in totals]
+        total_text = format_money(voucher.total, currency)
+        value_width = max(
+            [_width(total_text, True, 10), *(_width(text, False, 8) for text in amounts)]
+        )
+        label_right = RIGHT - PAD - max(value_width, 24) - 4
         row_y = y + 1.2
-        for label, amount in totals:
+        for (label, _amount), text in zip(totals, amounts, strict=True):
             row_y += 4.6
-            ops.text(RIGHT - 34, row_y, label, bold=True, align="R")
-            ops.text(RIGHT - PAD, row_y, format_money(amount, currency), align="R")
+            ops.text(label_right, row_y, label, bold=True, align="R")
+            ops.text(RIGHT - PAD, row_y, text, align="R")
         row_y += 6.3
-        ops.text(RIGHT - 34, row_y, "Importe Total:", bold=True, size=10, align="R")
-        ops.text(RIGHT - PAD, row_y, format_money(voucher.total, currency), True, 10, "R")
+        ops.text(label_right, row_y, "Importe Total:", bold=True, size=10, align="R")
+        ops.text(RIGHT - PAD, row_y, total_text, True, 10, "R")
         # Other taxes and transparency, left.
         left_y = y
         x, width = LEFT + PAD, box_x - 4 - LEFT - PAD
@@ -979,11 +994,41 @@ class _Layout:
         return pages
 
 
-def _usable_logo(issuer: PdfIssuer) -> bytes | None:
-    """The logo if it is a PNG or JPEG (what the settings page accepts), else None."""
-    data = issuer.logo
-    if not data:
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height in pixels of a PNG or JPEG (what the settings page accepts), from its
+    header; None for anything else or a header that makes no sense."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return (width, height) if width and height else None
+    if not data.startswith(b"\xff\xd8"):
         return None
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            position += 1 if marker == 0xFF else 2  # standalone markers, fill bytes
+            continue
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
+            return (width, height) if width and height else None
+        position += 2 + length
+    return None
+
+
+def _logo(
+    issuer: PdfIssuer, x: float, y: float, max_width: float, max_height: float
+) -> _Image | None:
+    """The logo scaled into max_width × max_height, left-aligned; None without a usable one."""
+    data = issuer.logo
+    size = _image_size(data) if data else None
+    if not data or size is None:
+        return None
+    width, height = size
+    scale = min(max_width / width, max_height / height)
+    return _Image(data, x, y, width * scale, height * scale)
     if data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff"):
         return data
     return None
@@ -993,23 +1038,21 @@ def _qr(url: str, x: float, y: float, size: float) -> _Qr:
     """The QR of `url` as runs of dark modules: each row's horizontal runs, merged with the
     same run on the rows below, so the code is a few hundred filled rectangles."""
     code = segno.make(url, error=QR_ERROR, micro=False, mask=QR_MASK)
-    matrix = [list(row) for row in code.matrix_iter(scale=1, border=0)]
-    open_runs: dict[tuple[int, int], list[int]] = {}  # (start, width) -> [row, height]
+    matrix = code.matrix  # rows of 0 (light) and 1 (dark), no quiet zone
+    open_runs: dict[tuple[int, int], list[int]] = {}  # (start, width) -> [first row, height]
     runs: list[tuple[int, int, int, int]] = []
     for row_index, row in enumerate(matrix):
-        row_runs: set[tuple[int, int]] = set()
-        column, length = 0, len(row)
-        while column < length:
-            if row[column]:
-                start = column
-                while column < length and row[column]:
-                    column += 1
-                row_runs.add((start, column - start))
-            column += 1
-        for key in list(open_runs):
-            if key not in row_runs:
-                first_row, height = open_runs.pop(key)
-                runs.append((key[0], first_row, key[1], height))
+        row_runs = set()
+        start = row.find(1)
+        while start != -1:
+            end = row.find(0, start)
+            if end == -1:
+                end = len(row)
+            row_runs.add((start, end - start))
+            start = row.find(1, end)
+        for key in [key for key in open_runs if key not in row_runs]:
+            first_row, height = open_runs.pop(key)
+            runs.append((key[0], first_row, key[1], height))
         for key in row_runs:
             if key in open_runs:
                 open_runs[key][1] += 1
@@ -1080,7 +1123,7 @@ class _Canvas:
 
     def _image(self, op: _Image) -> None:
         try:
-            self.pdf.image(BytesIO(op.data), op.x, op.y, op.w, op.h, keep_aspect_ratio=True)
+            self.pdf.image(BytesIO(op.data), op.x, op.y, op.w, op.h)
         except Exception:  # a broken logo must not stop the voucher: print without it
             return
 
@@ -1094,7 +1137,7 @@ class _Canvas:
                 op.y + row * module,
                 width * module + bleed,
                 height * module + bleed,
-                style="F",
+                style=RenderStyle.F,
             )
 
     def output(self) -> bytes:

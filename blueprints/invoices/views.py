@@ -36,6 +36,7 @@ from blueprints.invoices.listing import (
 )
 from blueprints.invoices.models import EDITABLE, Invoice
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.printing import invoice_pdf
 from blueprints.invoices.services import (
     CONSUMIDOR_FINAL,
     DraftInput,
@@ -322,6 +323,25 @@ def render_status(template: str, invoice_id: int) -> Response:
         queued=is_queued(invoice.id),
         problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
     )
+
+
+@bp.get("/<int:invoice_id>/pdf")
+@organization_required
+def pdf(invoice_id: int) -> Response:
+    """The printed voucher: inline (ORIGINAL), or `?descargar=1` as a file with its
+    DUPLICADO. A draft prints as an unauthorized preview, without CAE or QR."""
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    download = request.args.get("descargar") == "1"
+    copies = ("ORIGINAL", "DUPLICADO") if download else ("ORIGINAL",)
+    response = Response(invoice_pdf(db.session, invoice, copies), mimetype="application/pdf")
+    disposition = "attachment" if download else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{pdf_name(invoice)}"'
+    return response
+
+
+def pdf_name(invoice: Invoice) -> str:
+    number = f"{invoice.number:08d}" if invoice.number else "borrador"
+    return f"{invoice.invoice_type:03d}-{invoice.point_of_sale_number:05d}-{number}.pdf"
 
 
 @bp.post("/<int:invoice_id>/authorize")

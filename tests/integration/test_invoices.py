@@ -3,9 +3,12 @@ fault the sandbox can inject, and authorized invoices immutable down to the data
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -39,6 +42,7 @@ from core.db import db
 from core.errors import Conflict
 from core.jobs import run_worker
 from tests.factories import add_member, make_organization, make_user
+from tests.pdf_tools import decode_qr, pdf_text, words
 from tests.web import csrf_token, login, text_of
 
 
@@ -500,3 +504,60 @@ def test_the_dashboard_sums_up_the_month(app: Flask, owner_client: tuple[FlaskCl
     assert 'id="month-overview"' in html
     assert "46.300,00" in text  # 24.200 + 22.100, VAT included (Factura B)
     assert "Factura B (2)" in text and "1 borrador" in text
+
+
+def test_the_pdf_of_a_factura_b_holds_its_cae_and_a_qr_that_matches(
+    app: Flask, owner_client: tuple[FlaskClient, int], tmp_path: Path
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        invoice = authorize(draft(organization_id, [COFFEE, BOOK], prices_include_vat=True).id)
+        cuit = db.session.get_one(Organization, organization_id).cuit
+        expected = {
+            "ver": 1,
+            "fecha": invoice.issue_date.isoformat(),
+            "cuit": int(cuit),
+            "ptoVta": 1,
+            "tipoCmp": 6,
+            "nroCmp": invoice.number,
+            "importe": 46300,
+            "moneda": "PES",
+            "ctz": 1,
+            "tipoDocRec": 99,
+            "nroDocRec": 0,
+            "tipoCodAut": "E",
+            "codAut": int(invoice.cae or 0),
+        }
+        cae, due = invoice.cae, invoice.cae_due
+        invoice_id = invoice.id
+    response = client.get(f"/invoices/{invoice_id}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline;")
+    text = words("".join(pdf_text(response.data, tmp_path)))
+    assert cae and due and cae in text and due.strftime("%d/%m/%Y") in text
+    assert "Código 006" in text and "ORIGINAL" in text and "Hoja 1 de 1" in text
+    assert "46.300,00" in text and "A CONSUMIDOR FINAL" in text
+    [url] = decode_qr(response.data, tmp_path)
+    assert url.startswith("https://www.afip.gob.ar/fe/qr/?p=")
+    payload = json.loads(base64.b64decode(url.split("?p=", 1)[1]))
+    assert payload == expected
+    download = client.get(f"/invoices/{invoice_id}/pdf?descargar=1")
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "DUPLICADO" in "".join(pdf_text(download.data, tmp_path))
+
+
+def test_a_40_line_invoice_prints_on_several_pages_with_carried_subtotals(
+    app: Flask, owner_client: tuple[FlaskClient, int], tmp_path: Path
+) -> None:
+    client, organization_id = owner_client
+    with app.app_context():
+        ri = customer(organization_id, "30-71111111-1", "1", "Ferretería Sur SA")
+        lines = [
+            Line(f"Tornillo {index} mm x 100 unidades", Decimal("2"), Decimal("150.25"), vat=5)
+            for index in range(40)
+        ]
+        invoice_id = authorize(draft(organization_id, lines, customer_id=ri).id).id
+    text = words("".join(pdf_text(client.get(f"/invoices/{invoice_id}/pdf").data, tmp_path)))
+    pages = int(re.search(r"Hoja 1 de (\d+)", text).group(1))  # type: ignore[union-attr]
+    assert pages >= 2 and f"Hoja {pages} de {pages}" in text
+    assert "Transporte" in text and "Código 001" in text

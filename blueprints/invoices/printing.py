@@ -1,0 +1,166 @@
+"""The stored invoice as `pdf`'s input. Only the snapshot is read (receiver, lines, amounts,
+CAE), so an authorized invoice prints the same forever; the issuer's data is the
+organization's as it is now (RG 1415 asks for its current address and condition)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from arca.codes import (
+    DOCUMENT_TYPES,
+    ISSUER_CONDITION_LABELS,
+    RECEIVER_CONDITIONS,
+    VOUCHER_TYPES,
+    IssuerCondition,
+)
+from arca.qr import build_qr_payload, build_qr_url
+from blueprints.customers.services import display_document
+from blueprints.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from blueprints.invoices.pdf import (
+    PdfIssuer,
+    PdfLine,
+    PdfReceiver,
+    PdfTaxRow,
+    PdfVatRow,
+    PdfVoucher,
+    line_vat_label,
+    render_invoice_pdf,
+    vat_rate_label,
+    voucher_legends,
+)
+from blueprints.invoices.totals import rate_percent
+from blueprints.organizations.models import Organization
+from blueprints.points_of_sale.models import PointOfSale
+from core.db import DbSession
+
+CENT = Decimal("0.01")
+CONSUMIDOR_FINAL = 5
+
+
+def invoice_pdf(
+    session: DbSession, invoice: Invoice, copies: tuple[str, ...] = ("ORIGINAL",)
+) -> bytes:
+    organization = session.get_one(Organization, invoice.organization_id)
+    point = session.get(PointOfSale, invoice.point_of_sale_id)
+    return render_invoice_pdf(
+        pdf_voucher(session, invoice),
+        pdf_issuer(organization, point),
+        pdf_receiver(invoice),
+        copies,
+    )
+
+
+def pdf_issuer(organization: Organization, point: PointOfSale | None) -> PdfIssuer:
+    # The point of sale's own address, when it has one, is where these vouchers are issued.
+    address = (point.address if point and point.address else organization.address) or ""
+    return PdfIssuer(
+        legal_name=organization.legal_name,
+        cuit=organization.cuit,
+        iva_condition=ISSUER_CONDITION_LABELS[IssuerCondition(organization.iva_condition)],
+        address=address,
+        trade_name=organization.trade_name,
+        iibb=organization.iibb,
+        activity_start=organization.activity_start,
+        logo=organization.logo,
+        logo_mime=organization.logo_mime,
+    )
+
+
+def pdf_receiver(invoice: Invoice) -> PdfReceiver:
+    condition = RECEIVER_CONDITIONS.get(invoice.receiver_condition)
+    return PdfReceiver(
+        name=invoice.receiver_name,
+        doc_type=DOCUMENT_TYPES.get(invoice.receiver_doc_type, str(invoice.receiver_doc_type)),
+        doc_number=display_document(invoice.receiver_doc_type, invoice.receiver_doc_number),
+        iva_condition=condition.description if condition else str(invoice.receiver_condition),
+        address=invoice.receiver_address,
+        anonymous=invoice.receiver_doc_type == 99,
+    )
+
+
+def pdf_voucher(session: DbSession, invoice: Invoice) -> PdfVoucher:
+    voucher = VOUCHER_TYPES.get(invoice.invoice_type)
+    authorized = invoice.status == InvoiceStatus.AUTHORIZED
+    return PdfVoucher(
+        invoice_type=invoice.invoice_type,
+        letter=invoice.letter,
+        voucher_name=voucher.description if voucher else str(invoice.invoice_type),
+        point_of_sale=invoice.point_of_sale_number,
+        number=invoice.number or 0,
+        issue_date=invoice.issue_date,
+        lines=tuple(pdf_line(invoice, line) for line in invoice.lines),
+        total=invoice.total,
+        concept=invoice.concept,
+        service_from=invoice.service_from,
+        service_to=invoice.service_to,
+        payment_due=invoice.payment_due,
+        currency=invoice.currency,
+        currency_rate=invoice.currency_rate,
+        untaxed=invoice.untaxed,
+        net=invoice.net,
+        exempt=invoice.exempt,
+        vat_rows=tuple(
+            PdfVatRow(vat_rate_label(v.rate_id), v.base, v.amount) for v in invoice.vat_rows
+        ),
+        other_taxes=tuple(PdfTaxRow(t.description, t.amount, t.tax_id) for t in invoice.tax_rows),
+        vat_total=invoice.vat_total,
+        other_taxes_total=invoice.other_taxes_total,
+        cae=invoice.cae if authorized else None,
+        cae_due=invoice.cae_due if authorized else None,
+        qr_url=qr_url(session, invoice) if authorized else None,
+        notes=invoice.notes,
+        legends=voucher_legends(invoice.letter, invoice.receiver_condition),  # type: ignore[arg-type]
+        associated_voucher=_associated(invoice),
+        receiver_is_final_consumer=invoice.receiver_condition == CONSUMIDOR_FINAL,
+    )
+
+
+def pdf_line(invoice: Invoice, line: InvoiceLine) -> PdfLine:
+    """Class A prints net prices and the VAT rate; B and C the final prices."""
+    if invoice.letter in ("A", "ALEY"):
+        price, amount = line.unit_price, line.net
+    elif invoice.prices_include_vat or invoice.letter == "C":
+        price, amount = line.unit_price, line.total
+    else:
+        rate = rate_percent(int(line.vat) if line.vat.isdigit() else line.vat) or Decimal(0)  # type: ignore[arg-type]
+        gross = line.unit_price * (1 + rate / 100)
+        price, amount = gross.quantize(CENT, ROUND_HALF_EVEN), line.total
+    return PdfLine(
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=price,
+        amount=amount,
+        unit=line.unit,
+        discount_percent=line.discount_percent,
+        vat=line_vat_label(line.vat),
+    )
+
+
+def qr_url(session: DbSession, invoice: Invoice) -> str:
+    """RG 4892: the URL the QR encodes, from the authorized voucher's data."""
+    organization = session.get_one(Organization, invoice.organization_id)
+    digits = "".join(ch for ch in invoice.receiver_doc_number if ch.isdigit()) or "0"
+    payload = build_qr_payload(
+        date=invoice.issue_date,
+        cuit=organization.cuit,
+        point_of_sale=invoice.point_of_sale_number,
+        invoice_type=invoice.invoice_type,
+        number=invoice.number or 0,
+        total=invoice.total,
+        currency=invoice.currency,
+        currency_rate=invoice.currency_rate,
+        doc_type=invoice.receiver_doc_type,
+        doc_number=digits,
+        cae=invoice.cae or "0",
+    )
+    return build_qr_url(payload)
+
+
+def _associated(invoice: Invoice) -> str | None:
+    original = invoice.associated_invoice
+    if original is None or original.number is None:
+        return None
+    voucher = VOUCHER_TYPES.get(original.invoice_type)
+    name = voucher.description if voucher else str(original.invoice_type)
+    day = original.issue_date.strftime("%d/%m/%Y")
+    return f"{name} {original.point_of_sale_number:05d}-{original.number:08d} del {day}"
