@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "ARCA_SANDBOX_STATE": None,
     "ARCA_CONNECT_TIMEOUT": 5,
     "ARCA_READ_TIMEOUT": 30,
+    # A voucher whose answer was lost counts as "not at ARCA" only this long after it was sent:
+    # a request that timed out may still be processed late (NOTES §12.1).
+    "ARCA_UNKNOWN_GRACE_SECONDS": 90,
     "CACHE_KEY_PREFIX": "talonario:",
     "SESSION_COOKIE_SECURE": True,
     "LOGIN_MAX_FAILURES": 5,

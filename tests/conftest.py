@@ -44,6 +44,9 @@ def base_config(**overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "CACHE_KEY_PREFIX": f"talonario-test-{uuid.uuid4().hex[:8]}:",
+        # The in-process sandbox answers or drops at once: a lost answer is final immediately.
+        # (The timeout test over HTTP sets a real grace period.)
+        "ARCA_UNKNOWN_GRACE_SECONDS": 0,
     }
     config.update(overrides)
     return config

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -184,6 +185,7 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
         session.commit()
         return
     attempt = _last_attempt(session, invoice_id)
+    recent = _within_grace(session, attempt)
     ours = build_request(invoice, number).details[0]
     session.commit()
     try:
@@ -192,7 +194,18 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
         log.warning("invoice %s: ARCA could not be asked about %s: %s", invoice_id, number, error)
         _mark_unknown(session, invoice_id, describe_arca_error(error))
         return
-    if stored is None:
+    if stored is None and recent:
+        # A request that timed out may still be processed by ARCA after we asked: "not there"
+        # counts only once the grace period has passed, else the number could be reused.
+        _mark_unknown(
+            session,
+            invoice_id,
+            _(
+                "ARCA todavía no lo registra: lo volvemos a consultar en un momento, antes "
+                "de enviarlo de nuevo."
+            ),
+        )
+    elif stored is None:
         _release(
             session, invoice_id, attempt, AttemptOutcome.RECONCILED, "ARCA has no such voucher"
         )
@@ -326,6 +339,15 @@ def _finish_attempt(
         return
     attempt = session.get_one(AuthorizationAttempt, attempt_id)
     attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, utcnow()
+
+
+def _within_grace(session: DbSession, attempt_id: int | None) -> bool:
+    """Whether the attempt started less than `ARCA_UNKNOWN_GRACE_SECONDS` ago."""
+    grace = dt.timedelta(seconds=float(current_app.config["ARCA_UNKNOWN_GRACE_SECONDS"]))
+    if attempt_id is None or not grace:
+        return False
+    started = session.get_one(AuthorizationAttempt, attempt_id).started_at
+    return utcnow() - started < grace
 
 
 def _last_attempt(session: DbSession, invoice_id: int) -> int | None:

@@ -53,7 +53,14 @@ def test_factura_b_with_two_rates_gets_its_cae(page: Page, live_app: Flask) -> N
     expect(totals).to_contain_text("IVA 21 %")
     expect(totals).to_contain_text("IVA 10,5 %")
 
-    page.get_by_role("button", name="Revisar y autorizar").click()
+    # Saved as a draft first: the invoice page runs the preflight ("¿Lo aceptaría ARCA?").
+    page.get_by_role("button", name="Guardar borrador", exact=True).last.click()
+    expect(page.get_by_text("Guardamos el borrador.")).to_be_visible()
+    invoice_id = re.search(r"/invoices/(\d+)/edit", page.url).group(1)  # type: ignore[union-attr]
+    page.goto(f"/invoices/{invoice_id}")
+    expect(page.get_by_role("heading", name="¿Lo aceptaría ARCA?")).to_be_visible()
+    expect(page.locator("#preflight-ok")).to_contain_text("Todo en orden")
+    page.get_by_role("button", name="Autorizar en ARCA").click()
     expect(page.get_by_text("En cola")).to_be_visible()
     with live_app.app_context():
         run_worker(burst=True)

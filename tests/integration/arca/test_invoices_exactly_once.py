@@ -7,6 +7,7 @@ agrees, over real HTTP and SOAP.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,13 @@ from sqlalchemy import select
 
 from app import create_app
 from arca.codes import IssuerCondition
-from arca.sandbox import Sandbox, drop_after, drop_before, http_500
+from arca.sandbox import Sandbox, drop_after, drop_before, http_500, latency
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
-from blueprints.invoices.authorization import authorize_invoice
+from blueprints.invoices.authorization import (
+    SequencePending,
+    authorize_invoice,
+    reconcile_pending,
+)
 from blueprints.invoices.cli import verify_invoices
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.preflight_adapter import arca_today
@@ -51,8 +56,8 @@ def config(
     )
 
 
-def prepare(config: dict[str, Any]) -> tuple[str, list[int]]:
-    """A certified RI with points 1 and 2, and 500 Factura B drafts split between them."""
+def prepare(config: dict[str, Any], count: int = INVOICES) -> tuple[str, list[int]]:
+    """A certified RI with points 1 and 2, and `count` Factura B drafts split between them."""
     app = create_app(dict(config))
     try:
         with app.app_context():
@@ -70,7 +75,7 @@ def prepare(config: dict[str, Any]) -> tuple[str, list[int]]:
             ).all()
             today = arca_today(get_arca())
             ids = []
-            for index in range(INVOICES):
+            for index in range(count):
                 price = Decimal(100 + index) + Decimal(index % 100) / 100
                 line = Line(f"Artículo {index}", Decimal(1 + index % 3), price, vat=5)
                 draft = DraftInput(points[index % 2], None, today, [line], prices_include_vat=True)
@@ -151,3 +156,40 @@ def test_500_authorizations_from_4_processes_with_faults_match_arca_s_ledger(
             assert (checked, mismatches) == (INVOICES, [])
     finally:
         close_connections(verify_app)
+
+
+def test_a_timed_out_authorization_processed_late_is_adopted_not_resent(
+    app: Flask, config: dict[str, Any], sandbox: Sandbox
+) -> None:
+    """The read timeout fires while ARCA is still working; ARCA then grants the CAE. Asked at
+    once, ARCA has nothing yet: within the grace period that is not taken as "never arrived",
+    the sequence takes no new number, and reconciling later adopts the CAE (NOTES §12.1)."""
+    config = {**config, "ARCA_READ_TIMEOUT": 1, "ARCA_UNKNOWN_GRACE_SECONDS": 4}
+    cuit, (late, after) = prepare(config, count=2)
+    http_app = create_app(dict(config))
+    try:
+        with http_app.app_context():
+            # Both drafts are on point of sale 1 for this test: move the second there.
+            second = db.session.get_one(Invoice, after)
+            first = db.session.get_one(Invoice, late)
+            second.point_of_sale_id, second.point_of_sale_number = (
+                first.point_of_sale_id,
+                first.point_of_sale_number,
+            )
+            db.session.commit()
+            sandbox.faults.add(latency(2.5, operation="FECAESolicitar"))
+            invoice = authorize_invoice(db.session, late, get_arca())
+            assert (invoice.status, invoice.number) == (InvoiceStatus.UNKNOWN, 1)
+            with pytest.raises(SequencePending):
+                authorize_invoice(db.session, after, get_arca())
+            time.sleep(4.5)  # past ARCA's late answer and the grace period
+            assert reconcile_pending(db.session, None, get_arca()) == 1
+            invoice = db.session.get_one(Invoice, late)
+            stored = sandbox.ledger.find_voucher(cuit, 1, 6, 1)
+            assert invoice.status == InvoiceStatus.AUTHORIZED
+            assert stored is not None and stored.cae == invoice.cae
+            second = authorize_invoice(db.session, after, get_arca())
+            assert (second.status, second.number) == (InvoiceStatus.AUTHORIZED, 2)
+            assert sandbox.ledger.last_voucher(cuit, 1, 6)[0] == 2
+    finally:
+        close_connections(http_app)
