@@ -333,3 +333,9 @@ def arca_exchange_rate(
     with arca_client(session, organization_id, gateway) as arca:
         rate, _day = ask_arca(lambda: arca.wsfe.exchange_rate(currency))
     return rate
+
+
+def notes_on(session: DbSession, invoice: Invoice) -> list[Invoice]:
+    """The credit and debit notes issued (or drafted) against `invoice`, oldest first."""
+    query = select(Invoice).where(Invoice.associated_invoice_id == invoice.id).order_by(Invoice.id)
+    return list(session.scalars(query))

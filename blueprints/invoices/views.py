@@ -46,6 +46,7 @@ from blueprints.invoices.services import (
     get_invoice,
     has_invoices,
     note_from,
+    notes_on,
     save_draft,
 )
 from blueprints.invoices.totals import compute_totals
@@ -320,6 +321,7 @@ def render_status(template: str, invoice_id: int) -> Response:
     return render(
         template,
         invoice=invoice,
+        notes=notes_on(db.session, invoice),
         queued=is_queued(invoice.id),
         problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
     )

@@ -431,7 +431,10 @@ def test_the_list_filters_pages_totals_and_exports(
         authorize(note.id)
         for index in range(55):
             draft(organization_id, [Line(f"Borrador {index}", Decimal("1"), Decimal("10"))])
-        a_total, b_total = a.total, b.total
+        a_total, b_total, a_id, note_id = a.total, b.total, a.id, note.id
+    original = text_of(client.get(f"/invoices/{a_id}"))
+    assert "Notas emitidas sobre este comprobante" in original and "Nota de Crédito A" in original
+    assert "Sobre Factura A 00001-00000001" in text_of(client.get(f"/invoices/{note_id}"))
     everything = text_of(client.get("/invoices/"))
     assert "58 comprobantes" in everything
     # Authorized: A + B − the credit note (which is A's total) = B.
