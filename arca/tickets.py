@@ -237,23 +237,37 @@ class FileTicketLock:
         """Hold the lock for `key`; raise `TicketLockTimeout` after `timeout` seconds waiting."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = self.directory / _file_name(key, ".lock")
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise TicketLockTimeout(f"ticket lock {key} busy for {timeout}s") from None
-                    time.sleep(self.poll_interval)
+        busy = TicketLockTimeout(f"ticket lock {key} busy for {timeout}s")
+        with exclusive_file_lock(path, timeout, busy, self.poll_interval):
+            yield
+
+
+@contextlib.contextmanager
+def exclusive_file_lock(
+    path: Path, timeout: float, busy: Exception, poll_interval: float = 0.05
+) -> Iterator[None]:
+    """An exclusive `flock` on `path` (created 0600); raises `busy` after `timeout` seconds.
+
+    Each call opens its own descriptor, so threads of one process exclude each other too; the
+    kernel releases the lock if the holder dies.
+    """
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                yield
-            finally:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise busy from None
+                time.sleep(poll_interval)
+        try:
+            yield
         finally:
-            os.close(descriptor)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
 
 
 class RedisTicketLock:

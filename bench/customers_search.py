@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
 from arca.cuit import compute_check_digit, format_cuit, normalize_cuit
+from blueprints.customers.imports import customer_row
 from blueprints.customers.models import Customer
-from blueprints.customers.rules import CustomerData, build_search_text, fold
+from blueprints.customers.rules import CustomerData
 from blueprints.customers.services import CustomerQuery, search_customers
 from blueprints.organizations.models import Organization
 from core.db import db, utcnow
@@ -250,10 +251,10 @@ def seed(organization_id: int, count: int, seed_value: int) -> list[CustomerData
     for position, (data, archived) in enumerate(rows):
         if position == count // 2:
             made.append(rare)
-            batch.append(row(organization_id, rare, None, now))
+            batch.append(customer_row(organization_id, rare, now))
         made.append(data)
         created = now - dt.timedelta(minutes=count - position)
-        batch.append(row(organization_id, data, created if archived else None, created))
+        batch.append(customer_row(organization_id, data, created, created if archived else None))
         if len(batch) >= BATCH:
             db.session.execute(sa.insert(Customer), batch)
             batch = []
@@ -261,28 +262,6 @@ def seed(organization_id: int, count: int, seed_value: int) -> list[CustomerData
         db.session.execute(sa.insert(Customer), batch)
     db.session.commit()
     return made
-
-
-def row(
-    organization_id: int, c: CustomerData, archived_at: dt.datetime | None, created: dt.datetime
-) -> dict[str, Any]:
-    return {
-        "organization_id": organization_id,
-        "doc_type": c.doc_type,
-        "doc_number": c.doc_number,
-        "legal_name": c.legal_name,
-        "iva_condition": c.iva_condition,
-        "emails": ",".join(c.emails),
-        "address": c.address,
-        "phone": c.phone,
-        "notes": c.notes,
-        "payment_terms_days": c.payment_terms_days,
-        "archived_at": archived_at,
-        "sort_name": fold(c.legal_name)[:200],
-        "search_text": build_search_text(c),
-        "created_at": created,
-        "updated_at": created,
-    }
 
 
 # --- the measurement -----------------------------------------------------------------------------

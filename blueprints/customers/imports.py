@@ -9,10 +9,11 @@ it while the import's transaction is still open.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -229,26 +230,34 @@ def _insert(session: DbSession, organization_id: int, customers: list[CustomerDa
     if not customers:
         return
     now = utcnow()
-    rows = [
-        {
-            "organization_id": organization_id,
-            "doc_type": c.doc_type,
-            "doc_number": c.doc_number,
-            "legal_name": c.legal_name,
-            "iva_condition": c.iva_condition,
-            "emails": ",".join(c.emails),
-            "address": c.address,
-            "phone": c.phone,
-            "notes": c.notes,
-            "payment_terms_days": c.payment_terms_days,
-            "sort_name": fold(c.legal_name)[:200],
-            "search_text": build_search_text(c),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for c in customers
-    ]
-    session.execute(insert(Customer), rows)
+    session.execute(insert(Customer), [customer_row(organization_id, c, now) for c in customers])
+
+
+def customer_row(
+    organization_id: int,
+    customer: CustomerData,
+    created: dt.datetime,
+    archived_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """A customers row for a bulk INSERT (no ORM object per row): the derived columns as
+    `services.apply_data` fills them."""
+    return {
+        "organization_id": organization_id,
+        "doc_type": customer.doc_type,
+        "doc_number": customer.doc_number,
+        "legal_name": customer.legal_name,
+        "iva_condition": customer.iva_condition,
+        "emails": ",".join(customer.emails),
+        "address": customer.address,
+        "phone": customer.phone,
+        "notes": customer.notes,
+        "payment_terms_days": customer.payment_terms_days,
+        "archived_at": archived_at,
+        "sort_name": fold(customer.legal_name)[:200],
+        "search_text": build_search_text(customer),
+        "created_at": created,
+        "updated_at": created,
+    }
 
 
 def _record_counts(session: DbSession, record: CustomerImport, counts: Counts) -> None:

@@ -163,15 +163,7 @@ def record_response(
 def settle_sequence(session: DbSession, sequence: Sequence, wsfe: WsfeClient) -> None:
     """Settle every invoice of the sequence left `authorizing` or `unknown` (a crash, a lost
     answer) before a new number is taken. Call with the sequence's lock held."""
-    pending = session.scalars(
-        select(Invoice.id).where(
-            Invoice.organization_id == sequence.organization_id,
-            Invoice.point_of_sale_number == sequence.point_of_sale,
-            Invoice.invoice_type == sequence.invoice_type,
-            Invoice.status.in_(UNSETTLED),
-        )
-    ).all()
-    session.commit()
+    pending = unsettled_ids(session, sequence)
     for invoice_id in pending:
         _settle_one(session, invoice_id, wsfe)
 
@@ -246,19 +238,22 @@ def reconcile_pending(session: DbSession, organization_id: int | None, gateway: 
     return settled
 
 
-def _unsettled_count(session: DbSession, sequence: Sequence) -> int:
-    count = len(
-        session.scalars(
-            select(Invoice.id).where(
-                Invoice.organization_id == sequence.organization_id,
-                Invoice.point_of_sale_number == sequence.point_of_sale,
-                Invoice.invoice_type == sequence.invoice_type,
-                Invoice.status.in_(UNSETTLED),
-            )
-        ).all()
-    )
+def unsettled_ids(session: DbSession, sequence: Sequence) -> list[int]:
+    """The sequence's invoices left `authorizing` or `unknown` (the read's transaction ended)."""
+    ids = session.scalars(
+        select(Invoice.id).where(
+            Invoice.organization_id == sequence.organization_id,
+            Invoice.point_of_sale_number == sequence.point_of_sale,
+            Invoice.invoice_type == sequence.invoice_type,
+            Invoice.status.in_(UNSETTLED),
+        )
+    ).all()
     session.commit()
-    return count
+    return list(ids)
+
+
+def _unsettled_count(session: DbSession, sequence: Sequence) -> int:
+    return len(unsettled_ids(session, sequence))
 
 
 def same_voucher(stored: StoredVoucher, ours: VoucherDetail) -> bool:

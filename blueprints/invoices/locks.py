@@ -10,10 +10,7 @@ an `flock` per sequence in the instance folder.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from arca.tickets import exclusive_file_lock
 from core.db import db
 from core.errors import Conflict
 
@@ -84,23 +82,8 @@ def _advisory_lock(sequence: Sequence, wait: float) -> Iterator[None]:
 def _file_lock(sequence: Sequence, wait: float) -> Iterator[None]:
     folder = Path(current_app.instance_path) / "locks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(folder / f"invoices-{sequence}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise _busy() from None
-                time.sleep(POLL_SECONDS)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        os.close(descriptor)
+    with exclusive_file_lock(folder / f"invoices-{sequence}.lock", wait, _busy(), POLL_SECONDS):
+        yield
 
 
 def _busy() -> SequenceBusy:
