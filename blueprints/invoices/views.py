@@ -35,6 +35,7 @@ from blueprints.invoices.listing import (
     month_overview,
 )
 from blueprints.invoices.models import EDITABLE, Invoice
+from blueprints.invoices.package import Month, monthly_package, pdf_file_name
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
 from blueprints.invoices.printing import invoice_pdf
 from blueprints.invoices.services import (
@@ -337,13 +338,31 @@ def pdf(invoice_id: int) -> Response:
     copies = ("ORIGINAL", "DUPLICADO") if download else ("ORIGINAL",)
     response = Response(invoice_pdf(db.session, invoice, copies), mimetype="application/pdf")
     disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{pdf_name(invoice)}"'
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{pdf_file_name(invoice)}"'
     return response
 
 
-def pdf_name(invoice: Invoice) -> str:
-    number = f"{invoice.number:08d}" if invoice.number else "borrador"
-    return f"{invoice.invoice_type:03d}-{invoice.point_of_sale_number:05d}-{number}.pdf"
+@bp.get("/package")
+@organization_required
+def package() -> Response:
+    """The accountant's monthly ZIP (`?mes=AAAA-MM`, default this month)."""
+    month = parse_month(request.args.get("mes"), arca_today(get_arca()))
+    data = monthly_package(db.session, current_organization_id(), month)
+    response = Response(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="talonario-{month}.zip"'
+    return response
+
+
+def parse_month(text: str | None, today: dt.date) -> Month:
+    try:
+        year, month = (int(part) for part in (text or "").split("-"))
+        return (
+            Month(year, month)
+            if 1 <= month <= 12 and 2000 <= year <= 2100
+            else Month(today.year, today.month)
+        )
+    except ValueError:
+        return Month(today.year, today.month)
 
 
 @bp.post("/<int:invoice_id>/authorize")

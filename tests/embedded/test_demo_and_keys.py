@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import os
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -30,13 +33,22 @@ from blueprints.certificates.models import AccessTicketRecord, Certificate
 from blueprints.certificates.services import load_credential
 from blueprints.customers.models import Customer
 from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD
+from blueprints.invoices.libro_iva import parse_cbte_line
 from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.package import (
+    ALICUOTAS_FILE,
+    CBTE_FILE,
+    Month,
+    month_invoices,
+    pdf_file_name,
+)
+from blueprints.invoices.preflight_adapter import arca_today
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
 from core.arca import get_arca
 from core.crypto import generate_key, get_keyring
 from core.db import db
-from tests.web import login, text_of
+from tests.web import csrf_token, login, text_of
 
 pytestmark = pytest.mark.embedded
 
@@ -308,3 +320,44 @@ def private_key_forms(app: Flask) -> list[bytes]:
         forms += [der, traditional, private_exponent, base64.b64encode(der)[:64]]
     assert len(forms) == 8
     return forms
+
+
+def test_the_accountant_package_of_the_demo_month(started: Flask, tmp_path: Path) -> None:
+    """One PDF per authorized voucher of the month, the CSV, and Libro IVA Digital files whose
+    totals equal the invoices' (per currency: the files keep each voucher's own currency)."""
+    run_cli(started, "demo")
+    client = started.test_client()
+    login(client, DEMO_EMAIL, DEMO_PASSWORD)
+    with started.app_context():
+        almacen = organization_id(ALMACEN)
+        client.post(
+            f"/organizations/{almacen}/switch",
+            data={"csrf_token": csrf_token(client, "/")},
+        )
+        today = arca_today(get_arca())
+        invoices = month_invoices(db.session, almacen, Month(today.year, today.month))
+        expected: dict[str, Decimal] = {}
+        for invoice in invoices:
+            expected[invoice.currency] = expected.get(invoice.currency, Decimal(0)) + invoice.total
+        names = {pdf_file_name(invoice) for invoice in invoices}
+    assert len(invoices) == 201  # 200 invoices and the credit note
+    response = client.get(f"/invoices/package?mes={today:%Y-%m}")
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    pdfs = {
+        name.removeprefix("comprobantes/") for name in archive.namelist() if name.endswith(".pdf")
+    }
+    assert pdfs == names
+    assert archive.read(f"comprobantes/{sorted(names)[0]}").startswith(b"%PDF")
+    cbte = archive.read(CBTE_FILE).decode("latin-1").split("\r\n")
+    alicuotas = archive.read(ALICUOTAS_FILE).decode("latin-1").split("\r\n")
+    assert len(cbte) == 201 and all(len(line) == 266 for line in cbte)
+    assert all(len(line) == 62 for line in alicuotas)
+    found: dict[str, Decimal] = {}
+    for line in cbte:
+        record = parse_cbte_line(line)
+        currency = str(record["currency"]).strip()
+        found[currency] = found.get(currency, Decimal(0)) + Decimal(record["total"])
+    assert found == expected
+    readme = archive.read("LEEME.txt").decode()
+    assert "Libro IVA Digital, ventas: 201 comprobantes." in readme
