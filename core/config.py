@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "CUSTOMER_IMPORT_BACKGROUND_ROWS": 10_000,
     # An anonymous final consumer may be invoiced below this many pesos (RG 5700/2025; NOTES §9).
     "CONSUMER_IDENTIFICATION_THRESHOLD": 10_000_000,
+    # ARCA's Monotributo scale (yearly income ceilings A-K): the shipped copy unless a newer
+    # JSON file is given (see arca/data/monotributo_scale.json).
+    "MONOTRIBUTO_SCALE_FILE": None,
 }
 
 

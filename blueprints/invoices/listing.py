@@ -271,3 +271,14 @@ def month_overview(session: Any, organization_id: int, today: dt.date) -> MonthO
         + counts.get(InvoiceStatus.UNKNOWN.value, 0),
         latest=list(latest),
     )
+
+
+def twelve_months_income(session: Any, organization_id: int, today: dt.date) -> Decimal:
+    """Authorized income of the last 12 months in pesos, credit notes subtracted (what the
+    Monotributo categories are measured by)."""
+    window = InvoiceFilter(
+        status=InvoiceStatus.AUTHORIZED.value,
+        date_from=today.replace(year=today.year - 1) + dt.timedelta(days=1),
+        date_to=today,
+    )
+    return filter_totals(session, organization_id, window).total

@@ -3,8 +3,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
-from flask import Blueprint, Response, flash, g, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -33,8 +43,10 @@ from blueprints.invoices.listing import (
     filtered,
     list_page,
     month_overview,
+    twelve_months_income,
 )
 from blueprints.invoices.models import EDITABLE, Invoice
+from blueprints.invoices.monotributo import load_scale, standing
 from blueprints.invoices.package import Month, monthly_package, pdf_file_name
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
 from blueprints.invoices.printing import invoice_pdf
@@ -81,7 +93,22 @@ def invoice_labels() -> dict[str, object]:
         "invoice_overview": lambda: month_overview(
             db.session, current_organization_id(), arca_today(get_arca())
         ),
+        "monotributo_standing": monotributo_panel,
     }
+
+
+def monotributo_panel() -> dict[str, object] | None:
+    """The dashboard's Monotributo panel: None for other issuers."""
+    organization = g.membership.organization
+    if IssuerCondition(organization.iva_condition).voucher_classes != ("C",) or (
+        organization.iva_condition == IssuerCondition.IVA_EXENTO
+    ):
+        return None
+    today = arca_today(get_arca())
+    configured = current_app.config["MONOTRIBUTO_SCALE_FILE"]
+    scale = load_scale(Path(configured) if configured else None)
+    income = twelve_months_income(db.session, organization.id, today)
+    return {"standing": standing(income, scale), "scale": scale, "stale": scale.is_stale(today)}
 
 
 def voucher_name(code: int) -> str:

@@ -564,3 +564,22 @@ def test_a_40_line_invoice_prints_on_several_pages_with_carried_subtotals(
     pages = int(re.search(r"Hoja 1 de (\d+)", text).group(1))  # type: ignore[union-attr]
     assert pages >= 2 and f"Hoja {pages} de {pages}" in text
     assert "Transporte" in text and "Código 001" in text
+
+
+def test_a_monotributista_sees_the_year_against_the_category_ceilings(app: Flask) -> None:
+    with app.app_context():
+        organization_id = certified(IssuerCondition.MONOTRIBUTO)
+        authorize(draft(organization_id, [Line("Obra", Decimal("1"), Decimal("8500000"))]).id)
+        owner = make_user(email="mono@example.com")
+        add_member(db.session.get_one(Organization, organization_id), owner, "owner")
+    client = app.test_client()
+    login(client, "mono@example.com")
+    client.post(
+        f"/organizations/{organization_id}/switch", data={"csrf_token": csrf_token(client, "/")}
+    )
+    page = client.get("/")
+    text = text_of(page)
+    assert 'id="monotributo"' in page.get_data(as_text=True)
+    assert "Facturaste $ 8.500.000,00." in text
+    assert "Corresponde a la categoría A (tope $ 8.992.597,87)." in text
+    assert "Estás en el 95 % del tope de la categoría A" in text
