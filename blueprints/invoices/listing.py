@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select, tuple_
 
 from arca.codes import VOUCHER_TYPES, VoucherKind
 from blueprints.customers.csv_io import neutralize
-from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.models import Invoice, InvoiceDailyTotal, InvoiceStatus
 
 PAGE_SIZE = 50
 CSV_HEADER = (
@@ -112,33 +112,92 @@ def list_page(session: Any, organization_id: int, filters: InvoiceFilter) -> Inv
     return InvoicePage(rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1]) if more else None)
 
 
+OPEN_STATUSES = tuple(
+    status.value for status in InvoiceStatus if status != InvoiceStatus.AUTHORIZED
+)
+
+
 def filter_totals(session: Any, organization_id: int, filters: InvoiceFilter) -> FilterTotals:
-    """Count of the filter, and its authorized amounts in pesos (credit notes subtracted)."""
+    """Count of the filter, and its authorized amounts in pesos (credit notes subtracted; each
+    voucher rounded to the cent). Filters by date, type and point of sale read the daily
+    totals table; a customer or an amount range sums the invoices themselves (through their
+    covering indexes)."""
+    if filters.customer_id or filters.amount_min is not None or filters.amount_max is not None:
+        return summed_invoices(session, organization_id, filters)
+    if filters.status not in (None, InvoiceStatus.AUTHORIZED.value):
+        return FilterTotals(_count(session, organization_id, filters), 0, *(Decimal(0),) * 3)
+    authorized = _daily_totals(session, organization_id, filters)
+    if filters.status is None:
+        others = _count(session, organization_id, filters, statuses=OPEN_STATUSES)
+        return FilterTotals(authorized.count + others, *_fields(authorized)[1:])
+    return authorized
+
+
+def _daily_totals(session: Any, organization_id: int, filters: InvoiceFilter) -> FilterTotals:
+    query = select(
+        func.coalesce(func.sum(InvoiceDailyTotal.count), 0),
+        func.coalesce(func.sum(InvoiceDailyTotal.net_cents), 0),
+        func.coalesce(func.sum(InvoiceDailyTotal.vat_cents), 0),
+        func.coalesce(func.sum(InvoiceDailyTotal.total_cents), 0),
+    ).where(InvoiceDailyTotal.organization_id == organization_id)
+    for condition in _daily_conditions(filters):
+        query = query.where(condition)
+    count, net, vat, total = session.execute(query).one()
+    return FilterTotals(int(count), int(count), _pesos(net), _pesos(vat), _pesos(total))
+
+
+def _daily_conditions(filters: InvoiceFilter) -> Iterator[ColumnElement[bool]]:
+    if filters.date_from:
+        yield InvoiceDailyTotal.issue_date >= filters.date_from
+    if filters.date_to:
+        yield InvoiceDailyTotal.issue_date <= filters.date_to
+    if filters.invoice_type:
+        yield InvoiceDailyTotal.invoice_type == filters.invoice_type
+    if filters.point_of_sale:
+        yield InvoiceDailyTotal.point_of_sale_number == filters.point_of_sale
+
+
+def _count(
+    session: Any,
+    organization_id: int,
+    filters: InvoiceFilter,
+    statuses: tuple[str, ...] | None = None,
+) -> int:
+    statement = filtered(organization_id, filters).with_only_columns(func.count())
+    if statuses is not None:
+        # An IN list, not "<> authorized": the index then reads only the few open invoices.
+        statement = statement.where(Invoice.status.in_(statuses))
+    return int(session.scalar(statement) or 0)
+
+
+def summed_invoices(session: Any, organization_id: int, filters: InvoiceFilter) -> FilterTotals:
+    """The filter's totals by summing its invoices (what the daily totals must agree with)."""
     base = filtered(organization_id, filters).subquery()
     sign = case((base.c.kind == str(VoucherKind.CREDIT_NOTE), -1), else_=1)
     authorized = base.c.status == InvoiceStatus.AUTHORIZED.value
 
-    def pesos(column: Any) -> Any:
-        signed = case((authorized, sign * column * base.c.currency_rate), else_=0)
-        return func.coalesce(func.sum(signed), 0)
+    def cents(column: Any) -> Any:
+        each = func.round(sign * column * base.c.currency_rate * 100)
+        return func.coalesce(func.sum(case((authorized, each), else_=0)), 0)
 
     row = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((authorized, 1), else_=0)), 0),
-            pesos(base.c.net),
-            pesos(base.c.vat_total),
-            pesos(base.c.total),
+            cents(base.c.net),
+            cents(base.c.vat_total),
+            cents(base.c.total),
         ).select_from(base)
     ).one()
-    cent = Decimal("0.01")
-    return FilterTotals(
-        count=int(row[0]),
-        authorized=int(row[1]),
-        net=Decimal(row[2]).quantize(cent),
-        vat=Decimal(row[3]).quantize(cent),
-        total=Decimal(row[4]).quantize(cent),
-    )
+    return FilterTotals(int(row[0]), int(row[1]), _pesos(row[2]), _pesos(row[3]), _pesos(row[4]))
+
+
+def _pesos(cents: Any) -> Decimal:
+    return (Decimal(str(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def _fields(totals: FilterTotals) -> tuple[Any, ...]:
+    return (totals.count, totals.authorized, totals.net, totals.vat, totals.total)
 
 
 def encode_cursor(invoice: Invoice) -> str:
@@ -235,22 +294,25 @@ class MonthOverview:
 def month_overview(session: Any, organization_id: int, today: dt.date) -> MonthOverview:
     start = today.replace(day=1)
     month = InvoiceFilter(status=InvoiceStatus.AUTHORIZED.value, date_from=start, date_to=today)
-    totals = filter_totals(session, organization_id, month)
-    base = filtered(organization_id, month).subquery()
-    sign = case((base.c.kind == str(VoucherKind.CREDIT_NOTE), -1), else_=1)
+    totals = _daily_totals(session, organization_id, month)
     rows = session.execute(
         select(
-            base.c.invoice_type,
-            func.count(),
-            func.coalesce(func.sum(sign * base.c.total * base.c.currency_rate), 0),
+            InvoiceDailyTotal.invoice_type,
+            func.sum(InvoiceDailyTotal.count),
+            func.sum(InvoiceDailyTotal.total_cents),
         )
-        .group_by(base.c.invoice_type)
-        .order_by(base.c.invoice_type)
+        .where(
+            InvoiceDailyTotal.organization_id == organization_id,
+            InvoiceDailyTotal.issue_date >= start,
+            InvoiceDailyTotal.issue_date <= today,
+        )
+        .group_by(InvoiceDailyTotal.invoice_type)
+        .order_by(InvoiceDailyTotal.invoice_type)
     ).all()
     counts = dict(
         session.execute(
             select(Invoice.status, func.count())
-            .where(Invoice.organization_id == organization_id)
+            .where(Invoice.organization_id == organization_id, Invoice.status.in_(OPEN_STATUSES))
             .group_by(Invoice.status)
         ).all()
     )
@@ -264,7 +326,7 @@ def month_overview(session: Any, organization_id: int, today: dt.date) -> MonthO
         month_start=start,
         total=totals.total,
         vat=totals.vat,
-        by_type=[TypeTotal(t, c, Decimal(v).quantize(Decimal("0.01"))) for t, c, v in rows],
+        by_type=[TypeTotal(t, int(c), _pesos(v)) for t, c, v in rows],
         drafts=counts.get(InvoiceStatus.DRAFT.value, 0)
         + counts.get(InvoiceStatus.REJECTED.value, 0),
         unsettled=counts.get(InvoiceStatus.AUTHORIZING.value, 0)
