@@ -613,6 +613,8 @@ def test_daily_totals_kept_by_the_database_equal_the_invoices_sums(app: Flask) -
             InvoiceFilter(status="authorized"),
             InvoiceFilter(invoice_type=1),
             InvoiceFilter(date_from=today, date_to=today, point_of_sale=1),
+            InvoiceFilter(customer_id=ri),
+            InvoiceFilter(customer_id=ri, status="authorized", invoice_type=1),
         ):
             fast = filter_totals(db.session, organization_id, filters)
             slow = summed_invoices(db.session, organization_id, filters)
