@@ -75,7 +75,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test translations
-	@set -- bench/*.py; \
+	@set -- bench/[!_]*.py; \
 	if [ ! -e "$$1" ]; then echo "bench: no bench/*.py, nothing to run"; exit 0; fi; \
 	bash scripts/test-services.sh sh -ec \
 		'for f in "$$@"; do echo "== $$f" >&2; $(BIN)/python "$$f"; done' sh "$$@"

@@ -30,14 +30,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
 import traceback
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +48,7 @@ from flask_migrate import upgrade
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
+from bench._services import make_database, redis_url
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
 from blueprints.invoices.authorization import authorize_invoice
 from blueprints.invoices.models import AttemptOutcome, AuthorizationAttempt, Invoice, InvoiceStatus
@@ -64,8 +63,6 @@ from core.crypto import generate_key, get_keyring
 from core.db import db
 from tests.factories import make_organization, make_user
 
-DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = ("127.0.0.1", 6379)
 INVOICES = 400
 FACTURA_B = 6
 LINES = [
@@ -251,32 +248,6 @@ def report(scenario: Scenario, outcomes: list[Outcome]) -> None:
 
 
 # --- main ----------------------------------------------------------------------------------------
-
-
-def make_database() -> tuple[str, Callable[[], None]]:
-    url = sa.make_url(os.environ.get("TALONARIO_TEST_DATABASE_URL") or DEFAULT_DATABASE_URL)
-    name = f"talonario_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
-def redis_url() -> str | None:
-    """The test Redis, or a local one on the default port, or none (the in-process cache)."""
-    if os.environ.get("TALONARIO_TEST_REDIS_URL"):
-        return os.environ["TALONARIO_TEST_REDIS_URL"]
-    try:
-        socket.create_connection(DEFAULT_REDIS, timeout=0.5).close()
-    except OSError:
-        return None
-    return "redis://{}:{}/0".format(*DEFAULT_REDIS)
 
 
 def main() -> None:

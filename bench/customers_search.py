@@ -18,14 +18,13 @@ import datetime as dt
 import os
 import random
 import re
-import socket
 import statistics
 import sys
 import tempfile
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
 from arca.cuit import compute_check_digit, format_cuit, normalize_cuit
+from bench._services import make_database, redis_url
 from blueprints.customers.imports import customer_row
 from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerData
@@ -47,8 +47,6 @@ from blueprints.organizations.models import Organization
 from core.db import db, utcnow
 from tests.web import post_form
 
-DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = ("127.0.0.1", 6379)
 MAIN_CUSTOMERS = 100_000
 OTHER_CUSTOMERS = 10_000
 BATCH = 5_000
@@ -372,32 +370,6 @@ def explain(app: Flask, organization_id: int, kind: Kind) -> None:
 
 
 # --- setup ---------------------------------------------------------------------------------------
-
-
-def make_database() -> tuple[str, Callable[[], None]]:
-    url = sa.make_url(os.environ.get("TALONARIO_TEST_DATABASE_URL") or DEFAULT_DATABASE_URL)
-    name = f"talonario_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
-def redis_url() -> str | None:
-    """The test Redis, or a local one on the default port, or none (the in-process cache)."""
-    if os.environ.get("TALONARIO_TEST_REDIS_URL"):
-        return os.environ["TALONARIO_TEST_REDIS_URL"]
-    try:
-        socket.create_connection(DEFAULT_REDIS, timeout=0.5).close()
-    except OSError:
-        return None
-    return "redis://{}:{}/0".format(*DEFAULT_REDIS)
 
 
 def sign_up(app: Flask, email: str, cuit: str, legal_name: str) -> tuple[FlaskClient, int]:
