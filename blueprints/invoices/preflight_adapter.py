@@ -43,6 +43,7 @@ def preflight_input(session: DbSession, invoice: Invoice, gateway: ArcaGateway) 
     return PreflightInput(
         issuer_cuit=organization.cuit,
         issuer_condition=IssuerCondition(organization.iva_condition),
+        a_with_legend=organization.a_with_legend,
         point_of_sale=invoice.point_of_sale_number,
         invoice_type=invoice.invoice_type,
         kind=VoucherKind(invoice.kind),

@@ -154,7 +154,11 @@ def _voucher_type(
 ) -> tuple[str, int]:
     if original is not None:
         return original.letter, note_type_for(original.invoice_type, kind)
-    letter = letter_for(IssuerCondition(organization.iva_condition), invoice.receiver_condition)
+    letter = letter_for(
+        IssuerCondition(organization.iva_condition),
+        invoice.receiver_condition,
+        organization.a_with_legend,
+    )
     return letter, invoice_type_for(letter, kind)
 
 

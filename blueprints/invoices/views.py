@@ -590,8 +590,9 @@ def move_up(form: InvoiceForm, index_text: str) -> None:
 
 
 def preview_letter(draft: DraftInput) -> str:
-    issuer = IssuerCondition(g.membership.organization.iva_condition)
-    return letter_for(issuer, receiver_condition_of(draft))
+    organization = g.membership.organization
+    issuer = IssuerCondition(organization.iva_condition)
+    return letter_for(issuer, receiver_condition_of(draft), organization.a_with_legend)
 
 
 def letter_reason(draft: DraftInput, letter: str) -> str:

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import DateField, EmailField, Field, SelectField, StringField
+from wtforms import BooleanField, DateField, EmailField, Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -66,6 +66,13 @@ class OrganizationFieldsMixin:
 
 
 class OrganizationForm(OrganizationFieldsMixin, FlaskForm):
+    a_with_legend = BooleanField(
+        _l("ARCA me exige emitir «A con leyenda» (operación sujeta a retención)"),
+        description=_l(
+            "Solo para Responsables Inscriptos a los que ARCA se lo indicó: las facturas A "
+            "salen como clase «A con leyenda» (códigos 51 a 53)."
+        ),
+    )
     logo = FileField(
         _l("Logo (PNG o JPEG, hasta 1 MB)"),
         validators=[FileAllowed(["png", "jpg", "jpeg"], _l("El logo tiene que ser PNG o JPEG."))],
@@ -105,4 +112,5 @@ def details_from(form: OrganizationFieldsMixin) -> OrganizationDetails:
         iibb=form.iibb.data,
         activity_start=form.activity_start.data,
         address=form.address.data,
+        a_with_legend=bool(getattr(getattr(form, "a_with_legend", None), "data", False)),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from arca.codes import IssuerCondition
@@ -41,6 +41,9 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     address: Mapped[str | None] = mapped_column(String(300))
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(40))
+    # ARCA tells some Responsables Inscriptos to issue "A con leyenda «operación sujeta a
+    # retención»" (codes 51-53) instead of plain A (RG 1575; NOTES §8).
+    a_with_legend: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def display_name(self) -> str:

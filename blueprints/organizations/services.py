@@ -37,6 +37,7 @@ class OrganizationDetails:
     iibb: str | None = None
     activity_start: dt.date | None = None
     address: str | None = None
+    a_with_legend: bool = False
 
 
 def parse_cuit(value: str) -> str:
@@ -72,6 +73,10 @@ def apply_details(organization: Organization, details: OrganizationDetails) -> N
     organization.iibb = (details.iibb or "").strip() or None
     organization.activity_start = details.activity_start
     organization.address = (details.address or "").strip() or None
+    # Only a Responsable Inscripto issues class A at all.
+    organization.a_with_legend = (
+        details.a_with_legend and condition == IssuerCondition.RESPONSABLE_INSCRIPTO
+    )
 
 
 def ensure_cuit_free(session: DbSession, cuit: str, except_id: int | None = None) -> None:

@@ -620,3 +620,39 @@ def test_daily_totals_kept_by_the_database_equal_the_invoices_sums(app: Flask) -
             slow = summed_invoices(db.session, organization_id, filters)
             assert fast == slow, filters
         assert filter_totals(db.session, organization_id, InvoiceFilter()).count == 5
+
+
+def test_an_issuer_arca_puts_on_a_con_leyenda_issues_class_aley(app: Flask, tmp_path: Path) -> None:
+    with app.app_context():
+        organization_id = certified()
+        owner = make_user(email="ri@example.com")
+        add_member(db.session.get_one(Organization, organization_id), owner, "owner")
+        ri = customer(organization_id, "30-71111111-1", "1", "Ferretería Sur SA")
+    client = app.test_client()
+    login(client, "ri@example.com")
+    client.post(
+        f"/organizations/{organization_id}/switch", data={"csrf_token": csrf_token(client, "/")}
+    )
+    settings = client.get("/organizations/settings").get_data(as_text=True)
+    assert 'name="a_with_legend"' in settings
+    with app.app_context():
+        organization = db.session.get_one(Organization, organization_id)
+        form = {
+            "csrf_token": csrf_token(client, "/organizations/settings"),
+            "cuit": organization.cuit,
+            "legal_name": organization.legal_name,
+            "iva_condition": organization.iva_condition,
+            "a_with_legend": "y",
+        }
+    assert client.post("/organizations/settings", data=form).status_code == 303
+    with app.app_context():
+        assert db.session.get_one(Organization, organization_id).a_with_legend
+        invoice = authorize(draft(organization_id, [COFFEE], customer_id=ri).id)
+        assert (invoice.letter, invoice.invoice_type, invoice.status) == (
+            "ALEY",
+            51,
+            InvoiceStatus.AUTHORIZED,
+        )
+        invoice_id = invoice.id
+    pdf = client.get(f"/invoices/{invoice_id}/pdf").data
+    assert "OPERACIÓN SUJETA A RETENCIÓN" in words("".join(pdf_text(pdf, tmp_path)))
