@@ -5,12 +5,15 @@ Not a benchmark itself (`make bench` skips files starting with "_").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
+from flask import Flask
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = ("127.0.0.1", 6379)
@@ -42,3 +45,27 @@ def redis_url() -> str | None:
     except OSError:
         return None
     return "redis://{}:{}/0".format(*DEFAULT_REDIS)
+
+
+@contextlib.contextmanager
+def bench_app() -> Iterator[Flask]:
+    """The app over a throwaway database (and Redis when there is one), dropped after."""
+    from app import create_app  # the caller has put the project on sys.path
+    from core.db import db
+
+    database_url, drop = make_database()
+    with tempfile.TemporaryDirectory() as instance:
+        config = {
+            "INSTANCE_PATH": instance,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url(),
+            "CACHE_KEY_PREFIX": f"talonario-bench-{uuid.uuid4().hex[:6]}:",
+            "SESSION_COOKIE_SECURE": False,
+        }
+        app = create_app(config)
+        try:
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+            drop()

@@ -20,10 +20,8 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 import unicodedata
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +34,8 @@ from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import create_app
 from arca.cuit import compute_check_digit, format_cuit, normalize_cuit
-from bench._services import make_database, redis_url
+from bench._services import bench_app
 from blueprints.customers.imports import customer_row
 from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerData
@@ -394,22 +391,8 @@ def sign_up(app: Flask, email: str, cuit: str, legal_name: str) -> tuple[FlaskCl
 
 def main() -> None:
     show_plans = "--explain" in sys.argv[1:]
-    database_url, drop = make_database()
-    with tempfile.TemporaryDirectory() as instance:
-        config = {
-            "INSTANCE_PATH": instance,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url(),
-            "CACHE_KEY_PREFIX": f"talonario-bench-{uuid.uuid4().hex[:6]}:",
-            "SESSION_COOKIE_SECURE": False,
-        }
-        app = create_app(config)
-        try:
-            run(app, show_plans)
-        finally:
-            with app.app_context():
-                db.engine.dispose()
-            drop()
+    with bench_app() as app:
+        run(app, show_plans)
 
 
 def run(app: Flask, show_plans: bool) -> None:

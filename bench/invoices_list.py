@@ -37,9 +37,7 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,9 +52,8 @@ from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import create_app
 from arca.cuit import compute_check_digit, normalize_cuit
-from bench._services import make_database, redis_url
+from bench._services import bench_app
 from blueprints.auth.models import User
 from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerData, build_search_text, fold
@@ -632,22 +629,8 @@ def main() -> None:
     parser.add_argument("--other", type=int, default=OTHER_INVOICES)
     parser.add_argument("--requests", type=int, default=REQUESTS)
     options = parser.parse_args()
-    database_url, drop = make_database()
-    with tempfile.TemporaryDirectory() as instance:
-        config = {
-            "INSTANCE_PATH": instance,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url(),
-            "CACHE_KEY_PREFIX": f"talonario-bench-{uuid.uuid4().hex[:6]}:",
-            "SESSION_COOKIE_SECURE": False,
-        }
-        app = create_app(config)
-        try:
-            run(app, options)
-        finally:
-            with app.app_context():
-                db.engine.dispose()
-            drop()
+    with bench_app() as app:
+        run(app, options)
 
 
 def run(app: Flask, options: argparse.Namespace) -> None:
