@@ -328,7 +328,8 @@ def totals() -> Response:
 @bp.get("/<int:invoice_id>")
 @organization_required
 def detail(invoice_id: int) -> Response:
-    return render_status("invoices/detail.html", invoice_id)
+    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    return render_status("invoices/detail.html", invoice, is_queued(invoice.id))
 
 
 @bp.get("/<int:invoice_id>/status")
@@ -336,22 +337,21 @@ def detail(invoice_id: int) -> Response:
 def status(invoice_id: int) -> Response:
     """The status panel alone, which polls itself while ARCA is being asked. (Not the detail
     page's fragment: htmx also follows redirects after a save, and those want the page.)"""
-    response = render_status("invoices/_status.html", invoice_id)
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
-    settled = invoice.status not in UNSETTLED and not is_queued(invoice_id)
-    if request.args.get("waiting") and settled:
+    queued = is_queued(invoice.id)
+    response = render_status("invoices/_status.html", invoice, queued)
+    if request.args.get("waiting") and invoice.status not in UNSETTLED and not queued:
         # The number, the CAE and the actions change all over the page: reload it.
         response.headers["HX-Refresh"] = "true"
     return response
 
 
-def render_status(template: str, invoice_id: int) -> Response:
-    invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+def render_status(template: str, invoice: Invoice, queued: bool) -> Response:
     return render(
         template,
         invoice=invoice,
         notes=notes_on(db.session, invoice),
-        queued=is_queued(invoice.id),
+        queued=queued,
         problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
     )
 
