@@ -17,6 +17,7 @@ from blueprints.certificates.views import bp as certificates_bp
 from blueprints.customers.views import bp as customers_bp
 from blueprints.dashboard.views import bp as dashboard_bp
 from blueprints.demo.cli import demo_command
+from blueprints.exports.views import bp as exports_bp
 from blueprints.health.views import bp as health_bp
 from blueprints.invoices.cli import invoices_cli
 from blueprints.invoices.views import bp as invoices_bp
@@ -29,6 +30,7 @@ from core.config import load_config
 from core.crypto import init_crypto
 from core.db import db, migrate
 from core.i18n import init_i18n
+from core.inputs import init_inputs
 from core.jobs import worker_command
 from core.security import init_security
 from core.web import init_web
@@ -42,6 +44,7 @@ BLUEPRINTS = (
     points_of_sale_bp,
     customers_bp,
     invoices_bp,
+    exports_bp,
     arca_bp,
     health_bp,
 )
@@ -62,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_sessions(app)
     init_security(app)
     init_i18n(app)
+    init_inputs(app)
     init_web(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -35,7 +35,8 @@ def compute_check_digit(first_ten: str) -> int | None:
 
 def is_valid_cuit(value: str) -> bool:
     digits = normalize_cuit(value)
-    if len(digits) != 11 or not digits.isdigit():
+    # ASCII only: str.isdigit() also takes "²", which int() refuses.
+    if len(digits) != 11 or not (digits.isascii() and digits.isdigit()):
         return False
     return compute_check_digit(digits[:10]) == int(digits[10])
 

@@ -97,7 +97,9 @@ def build_csr(key: rsa.RSAPrivateKey, legal_name: str, alias: str, cuit: str) ->
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "AR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, legal_name),
+            # X.509 bounds O at 64 characters (RFC 5280 ub-organization-name); a legal name
+            # may be longer. ARCA identifies the requester by serialNumber, not by O.
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, legal_name.strip()[:64]),
             x509.NameAttribute(NameOID.COMMON_NAME, alias),
             # Exactly one space after "CUIT", no dashes: ARCA matches this string.
             x509.NameAttribute(NameOID.SERIAL_NUMBER, f"CUIT {cuit}"),

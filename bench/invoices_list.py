@@ -286,6 +286,27 @@ ORDER BY a.issue_date, a.u_time, a.i
 """
 
 
+# Each credit note corrects the organization's latest earlier invoice of its letter (the first
+# one, for a note older than any), as a shopkeeper's refunds do.
+LINK_NOTES_SQL = """
+WITH linked AS (
+    SELECT id, kind,
+           coalesce(
+               max(id) FILTER (WHERE kind = 'invoice')
+                   OVER (PARTITION BY organization_id, letter ORDER BY id),
+               min(id) FILTER (WHERE kind = 'invoice')
+                   OVER (PARTITION BY organization_id, letter)
+           ) AS original
+    FROM invoices
+)
+UPDATE invoices SET associated_invoice_id = linked.original
+FROM linked WHERE linked.id = invoices.id AND linked.kind <> 'invoice'
+"""
+NOTE_CHECK = (
+    "ck_invoices_note_has_original CHECK (kind = 'invoice' OR associated_invoice_id IS NOT NULL)"
+)
+
+
 @dataclass(frozen=True)
 class Seeded:
     main_id: int
@@ -294,6 +315,9 @@ class Seeded:
     heavy_customer: int
     typical_customer: int
     needle_total: str  # one invoice's exact total, as a person types it ("123456,78")
+    heavy_name: str  # the top customer's name, and the median one's name and CUIT/DNI
+    typical_name: str
+    typical_document: str
     insert_s: float
     vacuum_s: float
 
@@ -320,6 +344,11 @@ def seed(app: Flask, main_id: int, other_id: int, main_n: int, other_n: int) -> 
         with db.engine.begin() as connection:
             connection.execute(sa.text("SET LOCAL work_mem = '512MB'"))
             connection.execute(sa.text("SELECT setseed(0.2026)"))
+            # The notes' originals are only known once the invoices have ids: the check that a
+            # note has one waits until LINK_NOTES_SQL has set them, inside this transaction.
+            connection.execute(
+                sa.text(f"ALTER TABLE invoices DROP CONSTRAINT {NOTE_CHECK.split()[0]}")
+            )
             connection.execute(
                 sa.text(SEED_SQL),
                 {
@@ -341,6 +370,12 @@ def seed(app: Flask, main_id: int, other_id: int, main_n: int, other_n: int) -> 
                     "other_user": users["otra@example.com"],
                 },
             )
+            # Linking an authorized note is refused by the immutability trigger: replica mode
+            # skips triggers for this one seeding statement.
+            connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            connection.execute(sa.text(LINK_NOTES_SQL))
+            connection.execute(sa.text("SET LOCAL session_replication_role = origin"))
+            connection.execute(sa.text(f"ALTER TABLE invoices ADD CONSTRAINT {NOTE_CHECK}"))
         inserted = time.perf_counter()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             # The steady state: visibility map set (index-only scans), statistics fresh, and no
@@ -361,7 +396,16 @@ def seed(app: Flask, main_id: int, other_id: int, main_n: int, other_n: int) -> 
             ),
             {"org": main_id, "middle": main_n // 2},
         )
+        names = {
+            row.id: (row.legal_name, row.doc_number)
+            for row in db.session.execute(
+                sa.select(Customer.id, Customer.legal_name, Customer.doc_number).where(
+                    Customer.id.in_((by_customer[0][0], by_customer[len(by_customer) // 2][0]))
+                )
+            )
+        }
         db.session.remove()
+    heavy, typical = by_customer[0][0], by_customer[len(by_customer) // 2][0]
     return Seeded(
         main_id=main_id,
         today=today,
@@ -369,6 +413,9 @@ def seed(app: Flask, main_id: int, other_id: int, main_n: int, other_n: int) -> 
         heavy_customer=by_customer[0][0],
         typical_customer=by_customer[len(by_customer) // 2][0],
         needle_total=f"{needle:.2f}".replace(".", ","),
+        heavy_name=names[heavy][0],
+        typical_name=names[typical][0],
+        typical_document=names[typical][1],
         insert_s=inserted - began,
         vacuum_s=vacuumed - inserted,
     )
@@ -484,6 +531,14 @@ def kinds(client: FlaskClient, seeded: Seeded) -> list[Kind]:
             "/invoices/",
             {"minimo": seeded.needle_total, "maximo": seeded.needle_total},
         ),
+    ]
+    result += [
+        Kind("list: search number 00001-00012345", "/invoices/", {"q": "00001-00012345"}),
+        Kind("list: search number 777", "/invoices/", {"q": "777"}),
+        Kind("list: search top customer's name", "/invoices/", {"q": seeded.heavy_name}),
+        Kind("list: search median customer's name", "/invoices/", {"q": seeded.typical_name}),
+        Kind("list: search median customer's doc", "/invoices/", {"q": seeded.typical_document}),
+        Kind("list: search 'sur' (3 letters)", "/invoices/", {"q": "sur"}),
     ]
     for label, params in (("no filter", {}), ("status=authorized", {"status": "authorized"})):
         after = next_page(Kind("", "/invoices/", params).get(client))

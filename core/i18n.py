@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from arca.codes import ISSUER_CONDITION_LABELS, IssuerCondition
 from arca.cuit import format_cuit
+from core.numbers import format_decimal_input
 
 LANGUAGES = {"es": "Español", "en": "English"}
 DEFAULT_LOCALE = "es"
@@ -65,6 +66,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["number"] = format_decimal_input  # "1.500,5", never "1E+1"
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["cuit"] = format_cuit

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from core.db import db
 from core.errors import DomainError, TooManyRequests
 
 log = logging.getLogger(__name__)
@@ -58,18 +71,34 @@ def problem(status: int, title: str, detail: str) -> Response:
 
 
 def error_response(status: int, title: str, detail: str) -> Response:
+    # Nothing the failed request left in the session is kept; and after a failed statement
+    # the page's own queries (the user, the organization menu) would fail on the aborted
+    # transaction, leaving only the server's bare 500 page.
+    db.session.rollback()
     if wants_json():
         return problem(status, title, detail)
     template = "_partials/_error.html" if wants_fragment() else "errors/error.html"
-    response = make_response(
-        render_template(template, status=status, title=title, detail=detail), status
-    )
+    response = make_response(error_page(template, status, title, detail), status)
     response.vary.add("HX-Request")
     if wants_fragment():
         # Show the message where the page keeps its alerts instead of in the swap target.
         response.headers["HX-Retarget"] = "#flashes"
         response.headers["HX-Reswap"] = "innerHTML"
     return response
+
+
+def error_page(template: str, status: int, title: str, detail: str) -> str:
+    """The error template; in production, a plain page if even that fails (the database down)."""
+    try:
+        return render_template(template, status=status, title=title, detail=detail)
+    except Exception:
+        if current_app.testing:
+            raise
+        log.exception("the error page failed; answering with a plain one")
+        return (
+            f'<!doctype html><html lang="es"><title>{escape(title)}</title>'
+            f"<h1>{escape(title)}</h1><p>{escape(detail)}</p></html>"
+        )
 
 
 def _titles() -> dict[int, str]:
@@ -96,11 +125,47 @@ def _details() -> dict[int, str]:
     }
 
 
+# Refusals a person can act on: shown on the page they came from, not as an error page.
+REFUSALS_SHOWN_IN_PLACE = (409, 422)
+
+
 def handle_domain_error(error: DomainError) -> Response:
+    if back := refusal_redirect(error):
+        return back
     response = error_response(error.status, _titles().get(error.status, ""), error.message)
     if isinstance(error, TooManyRequests):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+def refusal_redirect(error: DomainError) -> Response | None:
+    """A plain form post that was refused (crediting more than is left, deleting a customer
+    with invoices): back to the page it came from with the reason in its alerts, nothing kept.
+    htmx requests and the API get theirs in place (`error_response`)."""
+    if (
+        request.method != "POST"
+        or error.status not in REFUSALS_SHOWN_IN_PLACE
+        or wants_json()
+        or request.headers.get("HX-Request") == "true"
+    ):
+        return None
+    referrer = same_site_path(request.referrer)
+    if referrer is None:
+        return None
+    db.session.rollback()
+    flash(error.message, "error")
+    return redirect(referrer, code=303)  # type: ignore[return-value]
+
+
+def same_site_path(url: str | None) -> str | None:
+    """`url`'s path and query when it points at this site, else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path, "") or None
 
 
 def handle_csrf_error(error: CSRFError) -> Response:

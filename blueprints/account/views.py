@@ -2,19 +2,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, session, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.auth.services import set_locale
 from core.db import db
+from core.forms import AppForm
 from core.i18n import LANGUAGES
 from core.web import safe_next, see_other
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(AppForm):
     locale = SelectField(choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()])
 
 

@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from blueprints.organizations.forms import OrganizationFieldsMixin, email_field
+from core.forms import AppForm
 
 MIN_PASSWORD_LENGTH = 10
 
 
-def strong_password(_form: FlaskForm, field: Field) -> None:
+def strong_password(_form: AppForm, field: Field) -> None:
     """Immediate feedback next to the field; the service checks again before saving."""
     if field.data and len(field.data) < MIN_PASSWORD_LENGTH:
         raise ValidationError(password_too_short())
@@ -36,15 +36,15 @@ class AccountFieldsMixin:
     )
 
 
-class SignUpForm(OrganizationFieldsMixin, AccountFieldsMixin, FlaskForm):
+class SignUpForm(OrganizationFieldsMixin, AccountFieldsMixin, AppForm):
     """A new user and the business they register (its owner)."""
 
 
-class InvitedSignUpForm(AccountFieldsMixin, FlaskForm):
+class InvitedSignUpForm(AccountFieldsMixin, AppForm):
     """A new user joining the organization that invited them."""
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Escribí tu email."))])
     password = PasswordField(
         _l("Contraseña"), validators=[DataRequired(_l("Escribí tu contraseña."))]

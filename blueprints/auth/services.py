@@ -24,6 +24,7 @@ from blueprints.organizations.services import (
 from core.cache import Cache
 from core.db import DbSession, utcnow
 from core.errors import Conflict, DomainError, TooManyRequests, ValidationFailed
+from core.inputs import parse_id, parse_int
 from core.security import hash_password, password_needs_rehash, verify_password
 
 
@@ -135,10 +136,11 @@ def failures_key(email: str, ip: str) -> str:
 def load_user(session: DbSession, user_id: str) -> User | None:
     """Flask-Login's loader: `<id>:<auth_version>`; an old version no longer logs anyone in."""
     raw_id, _sep, version = user_id.partition(":")
-    if not raw_id.isdigit() or not version.isdigit():
+    user_pk, auth_version = parse_id(raw_id), parse_int(version)
+    if user_pk is None or auth_version is None:
         return None
-    user = session.get(User, int(raw_id))
-    if user is None or user.auth_version != int(version):
+    user = session.get(User, user_pk)
+    if user is None or user.auth_version != auth_version:
         return None
     return user
 

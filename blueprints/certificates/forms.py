@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import FileStorage
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from blueprints.certificates.services import UploadedFile
+from core.forms import AppForm
 
 
-class GenerateForm(FlaskForm):
+class GenerateForm(AppForm):
     alias = StringField(
         _l("Alias"),
         validators=[DataRequired(_l("Escribí un alias para el certificado.")), Length(max=50)],
@@ -18,14 +18,14 @@ class GenerateForm(FlaskForm):
     )
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     certificate_file = FileField(
         _l("Certificado que te dio ARCA (.crt, .pem o .der)"),
         validators=[FileRequired(_l("Elegí el archivo del certificado."))],
     )
 
 
-class ImportPairForm(FlaskForm):
+class ImportPairForm(AppForm):
     key_file = FileField(
         _l("Clave privada (.key o .pem)"),
         validators=[FileRequired(_l("Elegí el archivo de la clave privada."))],
@@ -37,7 +37,7 @@ class ImportPairForm(FlaskForm):
     password = PasswordField(_l("Contraseña de la clave (si tiene)"), validators=[Length(max=200)])
 
 
-class Pkcs12Form(FlaskForm):
+class Pkcs12Form(AppForm):
     bundle = FileField(
         _l("Archivo PKCS#12 (.p12 o .pfx)"),
         validators=[FileRequired(_l("Elegí el archivo PKCS#12."))],
@@ -45,7 +45,7 @@ class Pkcs12Form(FlaskForm):
     password = PasswordField(_l("Contraseña del archivo"), validators=[Length(max=200)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """Buttons that post nothing but the CSRF token."""
 
 

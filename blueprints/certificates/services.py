@@ -29,6 +29,7 @@ from core.crypto import KeyRing
 from core.db import DbSession
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.i18n import format_moment
+from core.inputs import UNSAFE_CHARACTERS
 
 # A certificate from ARCA is about 1.5 KB; anything far larger is not one.
 MAX_FILE_BYTES = 64 * 1024
@@ -311,7 +312,7 @@ def _import(
         )
     _refuse_known_key(session, organization.id, info.public_key_sha256)
     certificate = _new_certificate(
-        organization, user, environment, info.alias or "importado", key, keyring
+        organization, user, environment, imported_alias(info.alias), key, keyring
     )
     _fill(certificate, info, now)
     session.add(certificate)
@@ -320,6 +321,13 @@ def _import(
     _audit(session, certificate, user, "certificate.import", fingerprint=info.fingerprint)
     session.commit()
     return certificate
+
+
+def imported_alias(common_name: str | None) -> str:
+    """An imported certificate's CN as its alias: any certificate can be imported, and its CN
+    may be longer than the column or hold characters the database cannot store."""
+    alias = UNSAFE_CHARACTERS.sub("", common_name or "").strip()[:64]  # alias: String(64)
+    return alias or "importado"
 
 
 def _refuse_known_key(session: DbSession, organization_id: int, public_key_sha256: str) -> None:
@@ -437,8 +445,9 @@ def environment_name(environment: str) -> str:
 def _fill(certificate: Certificate, info: pki.CertificateInfo, now: dt.datetime) -> None:
     certificate.certificate_pem = info.pem.decode()
     certificate.fingerprint = info.fingerprint
-    certificate.issuer = info.issuer
-    certificate.serial_number = info.serial_number
+    # As long as their columns: what a certificate holds is the issuer's choice, not ours.
+    certificate.issuer = info.issuer[:300]
+    certificate.serial_number = info.serial_number[:64]
     certificate.not_valid_before = info.not_valid_before
     certificate.not_valid_after = info.not_valid_after
     certificate.installed_at = now

@@ -22,6 +22,7 @@ from typing import Protocol
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from arca.codes import DOCUMENT_TYPES, RECEIVER_CONDITIONS
 from blueprints.customers.rules import CustomerData, CustomerFields, fold, parse_customer
 from core.errors import ValidationFailed
 
@@ -35,6 +36,13 @@ BOM = "\ufeff"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Excel workbooks (.xlsx is a zip, .xls an OLE2 file) uploaded instead of their CSV export.
 EXCEL_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+# What Spanish text in Windows-1252 holds beyond ASCII: Latin-1 letters and the usual signs.
+# Another encoding read as Windows-1252 (Shift-JIS, GBK, Big5) comes out as the rest (ƒ Š ‰ ®
+# ±…), or as whole words of accented letters (Cyrillic in Windows-1251, Greek).
+LATIN_TEXT = frozenset(
+    "¡¿ªº°€‘’“”‚„–—…«»·•´¨\xa0" + "".join(chr(code) for code in range(0xC0, 0x100) if code != 0xF7)
+) - {"×"}
+_ACCENTED_RUN = re.compile(r"[^\x00-\x7f]{3,}")
 # Excel writes `sep=;` as a first line when asked to; Excel itself hides that line, so it does
 # not count in the row numbers.
 _SEP_LINE = re.compile(r"sep=([^\"\r\n])(?:\r\n|\r|\n|$)", re.IGNORECASE)
@@ -89,6 +97,9 @@ COLUMNS: tuple[CsvColumn, ...] = (
     CsvColumn("payment_terms_days", "plazo_pago_dias", ("plazo de pago", "plazo", "payment terms")),
 )
 CANONICAL_HEADERS = {column.field: column.header for column in COLUMNS}
+# The export writes each code's name after it, for people; reading skips these columns (the
+# code beside it is what counts).
+NAME_HEADERS = {"doc_type": "tipo_documento_nombre", "iva_condition": "condicion_iva_nombre"}
 
 
 def header_key(header: str) -> str:
@@ -99,6 +110,7 @@ def header_key(header: str) -> str:
 _COLUMN_BY_KEY = {
     header_key(name): column for column in COLUMNS for name in (column.header, *column.aliases)
 }
+_NAME_KEYS = frozenset(header_key(header) for header in NAME_HEADERS.values())
 
 
 class CsvRefused(ValidationFailed):
@@ -201,9 +213,27 @@ def _decode_text(data: bytes) -> str:
     # Accented text that is not valid UTF-8 is Excel's Windows-1252 ("Pérez" as b"P\xe9rez").
     # Python's cp1252 rejects the five undefined bytes, which text files do not contain.
     try:
-        return data.decode("cp1252")
+        text = data.decode("cp1252")
     except UnicodeDecodeError as error:
         raise not_text from error
+    if not plausible_spanish(text):
+        raise CsvRefused(
+            _(
+                "El archivo no está en UTF-8 ni en la codificación de Excel (Windows-1252): "
+                "sus letras no se pueden leer. En Excel, guardalo como «CSV UTF-8» y subilo de "
+                "nuevo; no se importó nada."
+            )
+        )
+    return text
+
+
+def plausible_spanish(text: str) -> bool:
+    """Whether text decoded as Windows-1252 reads as Spanish (or another Latin language): at
+    most a few characters beyond ASCII that such text does not use."""
+    beyond_ascii = sum(1 for char in text if not char.isascii())
+    odd = sum(1 for char in text if not char.isascii() and char not in LATIN_TEXT)
+    odd += sum(len(run) for run in _ACCENTED_RUN.findall(text))
+    return odd == 0 or odd * 4 < beyond_ascii
 
 
 def read_csv(text: str) -> ParsedFile:
@@ -305,7 +335,7 @@ def _locate_columns(headers: list[str]) -> tuple[list[tuple[str, int]], tuple[st
     for index, header in enumerate(headers):
         column = _COLUMN_BY_KEY.get(header_key(header))
         if column is None:
-            if header:
+            if header and header_key(header) not in _NAME_KEYS:
                 ignored.append(header)
             continue
         if column.field in positions:
@@ -422,17 +452,18 @@ def neutralize(cell: str) -> str:
 
 
 def export_rows(customers: Iterable[ExportRow]) -> Iterator[str]:
-    """The customers as CSV text, in chunks to stream: a BOM and the header line first, then
-    up to `EXPORT_CHUNK_ROWS` lines per chunk.
+    """The customers as CSV text, in chunks: a BOM and the header line first, then up to
+    `EXPORT_CHUNK_ROWS` lines per chunk.
 
     `;`-separated with `\\r\\n` line ends and a UTF-8 BOM, which is what makes Excel open it
-    with the right columns and accents; codes are written as numbers (80, 5). It reads back
-    through `decode_csv`/`read_csv`/`validate_rows` as the same customers, except that cells
-    `neutralize` changed keep their leading `'`.
+    with the right columns and accents; codes are written as numbers (80, 5), each followed by
+    its name in Spanish (ARCA's, `arca.codes`: "CUIT", "IVA Responsable Inscripto"). It reads
+    back through `decode_csv`/`read_csv`/`validate_rows` as the same customers, except that
+    cells `neutralize` changed keep their leading `'`.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=EXPORT_DELIMITER, lineterminator="\r\n")
-    writer.writerow([column.header for column in COLUMNS])
+    writer.writerow(export_header())
     yield BOM + _drain(buffer)
     for count, customer in enumerate(customers, start=1):
         writer.writerow(_export_cells(customer))
@@ -457,7 +488,31 @@ def _export_cells(customer: ExportRow) -> list[str]:
         "notes": neutralize(customer.notes or ""),
         "payment_terms_days": _number(customer.payment_terms_days),
     }
-    return [cells[column.field] for column in COLUMNS]
+    names = {
+        "doc_type": DOCUMENT_TYPES.get(customer.doc_type, ""),
+        "iva_condition": _condition_name(customer.iva_condition),
+    }
+    row = []
+    for column in COLUMNS:
+        row.append(cells[column.field])
+        if column.field in NAME_HEADERS:
+            row.append(names[column.field])
+    return row
+
+
+def export_header() -> list[str]:
+    """The export's columns: `COLUMNS`, each code followed by its name's column."""
+    header = []
+    for column in COLUMNS:
+        header.append(column.header)
+        if column.field in NAME_HEADERS:
+            header.append(NAME_HEADERS[column.field])
+    return header
+
+
+def _condition_name(code: int) -> str:
+    condition = RECEIVER_CONDITIONS.get(code)
+    return condition.description if condition else ""
 
 
 def _number(value: int | None) -> str:

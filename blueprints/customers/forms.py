@@ -4,16 +4,16 @@ so a form and a CSV import say the same thing about the same mistake."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.customers.rules import CustomerFields, Problem
 from blueprints.customers.services import document_types, receiver_conditions
+from core.forms import AppForm
 
 
-class CustomerForm(FlaskForm):
+class CustomerForm(AppForm):
     doc_type = SelectField(_l("Tipo de documento"), validate_choice=False)
     doc_number = StringField(
         _l("Número de documento"),
@@ -63,7 +63,7 @@ def fill_choices(form: CustomerForm) -> None:
     ]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(AppForm):
     file = FileField(
         _l("Planilla de clientes (.csv)"),
         validators=[FileRequired(_l("Elegí el archivo CSV."))],
@@ -74,7 +74,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class ConfirmImportForm(FlaskForm):
+class ConfirmImportForm(AppForm):
     mode = RadioField(
         _l("Clientes que ya existen (mismo documento)"),
         choices=[
@@ -86,5 +86,5 @@ class ConfirmImportForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """Buttons that post nothing but the CSRF token."""

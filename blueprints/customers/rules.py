@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from arca.codes import DocumentType
 from arca.cuit import compute_check_digit, format_cuit
+from core.inputs import has_unsafe_characters
 
 CONSUMIDOR_FINAL = 5
 # Receivers registered for IVA or monotributo (or exempt, or "no categorizado") are identified by
@@ -28,7 +29,7 @@ CHECK_DIGIT_TYPES = frozenset({DocumentType.CUIT, DocumentType.CUIL, DocumentTyp
 DNI_RANGE = (1_000_000, 99_999_999)
 MAX_EMAILS = 5
 PAYMENT_TERMS_MAX_DAYS = 365
-LIMITS = {"legal_name": 200, "address": 300, "phone": 50, "notes": 2000}
+LIMITS = {"legal_name": 200, "address": 300, "phone": 50, "notes": 2000, "emails": 600}
 FIELDS = (
     "doc_type",
     "doc_number",
@@ -55,6 +56,8 @@ CONDITION_ALIASES = {
 }
 
 _DIGIT_SEPARATORS = re.compile(r"[\s.\-/]")
+# ASCII only: str.isdigit() also takes "²" and "٣", which int() then refuses or ARCA does.
+_DIGITS = re.compile(r"[0-9]+")
 _EMAIL_SEPARATORS = re.compile(r"[,;\s]+")
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _OTHER_DOCUMENT = re.compile(r"^[A-Z0-9]{1,20}$")
@@ -140,9 +143,9 @@ def infer_doc_type(number: str) -> str:
     digits = _DIGIT_SEPARATORS.sub("", number)
     if digits in ("", "0"):
         return str(int(DocumentType.OTHER))
-    if digits.isdigit() and len(digits) == 11:
+    if _DIGITS.fullmatch(digits) and len(digits) == 11:
         return str(int(DocumentType.CUIT))
-    if digits.isdigit() and len(digits) in (7, 8):
+    if _DIGITS.fullmatch(digits) and len(digits) in (7, 8):
         return str(int(DocumentType.DNI))
     return ""
 
@@ -152,7 +155,7 @@ def parse_code(value: str, table: Mapping[int, str], field: str) -> int | Proble
     text = value.strip()
     if not text:
         return Problem(field, _required_message(field))
-    if text.isdigit() and int(text) in table:
+    if _DIGITS.fullmatch(text) and len(text) < 10 and int(text) in table:
         return int(text)
     wanted = _short(fold(text))
     for code, description in table.items():
@@ -195,7 +198,7 @@ def parse_document(doc_type: int, value: str) -> str | Problem:
 def _check_digit_number(doc_type: int, raw: str) -> str | Problem:
     name = DocumentType(doc_type).name
     digits = _DIGIT_SEPARATORS.sub("", raw)
-    if not digits.isdigit() or len(digits) != 11:
+    if not _DIGITS.fullmatch(digits) or len(digits) != 11:
         return Problem("doc_number", _("El %(name)s tiene que tener 11 dígitos.", name=name))
     if compute_check_digit(digits[:10]) != int(digits[10]):
         return Problem(
@@ -212,7 +215,7 @@ def _check_digit_number(doc_type: int, raw: str) -> str | Problem:
 def _dni(raw: str) -> str | Problem:
     digits = _DIGIT_SEPARATORS.sub("", raw)
     low, high = DNI_RANGE
-    if not digits.isdigit() or not low <= int(digits) <= high:
+    if not _DIGITS.fullmatch(digits) or len(digits) > 8 or not low <= int(digits) <= high:
         return Problem(
             "doc_number", _("El DNI es un número de 7 u 8 cifras (entre 1.000.000 y 99.999.999).")
         )
@@ -241,6 +244,9 @@ def parse_text(
         return Problem(field, _required_message(field)) if required else None
     if len(text) > LIMITS[field]:
         return Problem(field, _("Hasta %(count)s caracteres.", count=LIMITS[field]))
+    if has_unsafe_characters(text):
+        # A CSV cell, which no request check sees: ARCA's XML could not carry it.
+        return Problem(field, _("Tiene caracteres de control o invisibles: borralos."))
     return text
 
 
@@ -258,6 +264,8 @@ def parse_emails(value: str) -> tuple[str, ...] | Problem:
             found.append(email)
     if len(found) > MAX_EMAILS:
         return Problem("emails", _("Hasta %(count)s emails por cliente.", count=MAX_EMAILS))
+    if len(",".join(found)) > LIMITS["emails"]:
+        return Problem("emails", _("Hasta %(count)s caracteres.", count=LIMITS["emails"]))
     return tuple(found)
 
 
@@ -265,7 +273,7 @@ def parse_payment_terms(value: str) -> int | Problem | None:
     text = value.strip()
     if not text:
         return None
-    if not text.isdigit() or int(text) > PAYMENT_TERMS_MAX_DAYS:
+    if not _DIGITS.fullmatch(text) or len(text) > 3 or int(text) > PAYMENT_TERMS_MAX_DAYS:
         return Problem(
             "payment_terms_days",
             _("El plazo de pago son días: de 0 (contado) a %(max)s.", max=PAYMENT_TERMS_MAX_DAYS),
@@ -295,7 +303,7 @@ def search_terms(query: str) -> list[str]:
     terms = []
     for word in fold(query).split():
         digits = _DIGIT_SEPARATORS.sub("", word)
-        terms.append(digits if digits.isdigit() else word)
+        terms.append(digits if _DIGITS.fullmatch(digits) else word)
     return terms
 
 

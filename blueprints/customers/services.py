@@ -37,6 +37,7 @@ from blueprints.customers.rules import (
 )
 from core.db import DbSession, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.inputs import MAX_ID, has_unsafe_characters
 
 PAGE_SIZE = 50
 TRIGRAM = 3  # pg_trgm answers LIKE '%term%' from the index once the term has 3 characters
@@ -183,9 +184,14 @@ def set_archived(
     return customer
 
 
+def customer_in_use(session: DbSession, customer_id: int) -> bool:
+    """Whether another slice holds records of the customer (then it is archived, not deleted)."""
+    return any(check(session, customer_id) for check in IN_USE_CHECKS)
+
+
 def delete_customer(session: DbSession, customer: Customer, actor: User | None) -> None:
     """Delete for good; refused (`Conflict`) once the customer has invoices: archive instead."""
-    if any(check(session, customer.id) for check in IN_USE_CHECKS):
+    if customer_in_use(session, customer.id):
         raise Conflict(
             _(
                 "«%(name)s» ya tiene comprobantes: no se puede borrar, pero sí archivar.",
@@ -315,7 +321,9 @@ def decode_cursor(sort: Sort, cursor: str | None) -> tuple[Any, int] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(value, str) or not isinstance(last_id, int):
+        if not isinstance(value, str) or has_unsafe_characters(value):
+            return None
+        if type(last_id) is not int or not 0 < last_id <= MAX_ID:
             return None
         return (dt.datetime.fromisoformat(value) if sort == "newest" else value), last_id
     except (ValueError, TypeError):

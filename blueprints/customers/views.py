@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
 
-from flask import Blueprint, Response, flash, g, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, g, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select
 
-from blueprints.customers import csv_io
+from blueprints.customers.exports import CUSTOMERS_CSV, KINDS, query_args, query_from
 from blueprints.customers.forms import ConfirmImportForm, CustomerForm, EmptyForm, ImportForm
 from blueprints.customers.imports import (
     UploadedCsv,
@@ -18,25 +17,23 @@ from blueprints.customers.imports import (
 )
 from blueprints.customers.models import Customer
 from blueprints.customers.services import (
-    SORTS,
-    STATUSES,
     CustomerInvalid,
     CustomerQuery,
     create_customer,
+    customer_in_use,
     delete_customer,
     display_document,
     document_types,
     fields_of,
-    filtered,
     get_customer,
     has_customers,
-    ordered,
     receiver_conditions,
     search_customers,
     set_archived,
     update_customer,
 )
 from blueprints.dashboard.services import SETUP_CHECKS
+from blueprints.exports.services import EXPORT_KINDS, start_export
 from blueprints.organizations.models import MANAGER_ROLES, Role
 from core.db import db
 from core.errors import DomainError
@@ -46,6 +43,7 @@ from core.web import attach_error, form_status, render, see_other, wants_fragmen
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 SETUP_CHECKS["customer"] = has_customers
+EXPORT_KINDS.update(KINDS)
 
 # Who may write customers: everyone who invoices; the accountant reads and exports.
 EDITORS = (*MANAGER_ROLES, Role.MEMBER)
@@ -77,37 +75,20 @@ def index() -> Response:
     return render("customers/index.html", fragment, query=query, results=results)
 
 
-@bp.get("/export.csv")
+@bp.post("/export")
 @organization_required
 def export() -> Response:
-    query = parse_query()
-    statement = ordered(filtered(current_organization_id(), query), query.sort)
-    response = Response(
-        stream_with_context(csv_io.export_rows(streamed(statement))), mimetype="text/csv"
+    """The list's CSV (its search, status and order), built by a job; the export's page shows
+    the progress and the download."""
+    parameters = query_args(query_from(request.form))
+    export_id = start_export(
+        db.session, current_organization_id(), CUSTOMERS_CSV, parameters, current_user
     )
-    response.headers["Content-Disposition"] = 'attachment; filename="clientes.csv"'
-    return response
-
-
-def streamed(statement: Select[Customer]) -> Iterator[Customer]:
-    """Rows in batches from a server-side cursor, closed however the download ends."""
-    result = db.session.scalars(statement.execution_options(yield_per=500))
-    try:
-        yield from result
-    finally:
-        result.close()
+    return see_other(url_for("exports.detail", export_id=export_id))
 
 
 def parse_query() -> CustomerQuery:
-    args = request.args
-    sort = args.get("sort", "name")
-    status = args.get("status", "active")
-    return CustomerQuery(
-        text=args.get("q", "")[:200],
-        status=status if status in STATUSES else "active",
-        sort=sort if sort in SORTS else "name",
-        after=args.get("after") or None,
-    )
+    return replace(query_from(request.args), after=request.args.get("after") or None)
 
 
 # --- one customer --------------------------------------------------------------------------------
@@ -136,7 +117,13 @@ def new() -> Response:
 @organization_required
 def detail(customer_id: int) -> Response:
     customer = get_customer(db.session, current_organization_id(), customer_id)
-    return render("customers/detail.html", customer=customer, action_form=EmptyForm())
+    return render(
+        "customers/detail.html",
+        customer=customer,
+        action_form=EmptyForm(),
+        # Only offered when it would work: a customer with invoices is archived instead.
+        deletable=not customer_in_use(db.session, customer.id),
+    )
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
@@ -227,7 +214,11 @@ def delete(customer_id: int) -> Response:
 
 def render_row(customer: Customer) -> Response:
     return render(
-        "customers/detail.html", "customers/_row.html", customer=customer, action_form=EmptyForm()
+        "customers/detail.html",
+        "customers/_row.html",
+        customer=customer,
+        action_form=EmptyForm(),
+        deletable=not customer_in_use(db.session, customer.id),
     )
 
 

@@ -43,18 +43,30 @@ class BulkProgress:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     failure: str | None = None
     finished: bool = False
+    # Drafts left out because the preflight found problems: what and why, for the page.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def percent(self) -> int:
         return 100 if not self.total else round(100 * self.done / self.total)
 
 
-def start_bulk(session: DbSession, organization_id: int, invoice_ids: list[int]) -> str:
-    """Queue the organization's editable drafts among `invoice_ids`; returns the job's key."""
+def start_bulk(
+    session: DbSession,
+    organization_id: int,
+    invoice_ids: list[int],
+    skipped: Sequence[dict[str, Any]] = (),
+) -> str:
+    """Queue the organization's editable drafts among `invoice_ids`; returns the job's key.
+    `skipped` (drafts left out, with their problems) is kept with the progress for the page;
+    with nothing to send, nothing is queued."""
     ids = editable_ids(session, organization_id, invoice_ids)
     key = uuid.uuid4().hex
-    save_progress(key, BulkProgress(organization_id, total=len(ids)))
-    enqueue(bulk_job, organization_id, ids, key, description=f"bulk authorize {len(ids)}")
+    progress = BulkProgress(organization_id, total=len(ids), skipped=list(skipped))
+    progress.finished = not ids
+    save_progress(key, progress)
+    if ids:
+        enqueue(bulk_job, organization_id, ids, key, description=f"bulk authorize {len(ids)}")
     return key
 
 

@@ -1,21 +1,30 @@
 """The invoice editor's form: header fields and a list of lines, parsed into `DraftInput`.
 
-Parsing is lenient where the user is still typing (an empty line is dropped, "1.234,50" and
-"1234.50" are both numbers) and strict where ARCA is: problems come back per field.
+Validation happens here, before anything touches the database: every number is read by
+`core.numbers` (the locale's way: "1.500,50" in es-AR) and must fit its column without
+rounding; every choice must be one the editor offered; text fits its column. A problem is
+reported on its field (a line's on that line's field), never turned into 0. A blank line is
+dropped, unchecked. Rules about the lines together (a return larger than the sale, amounts
+too large for ARCA) are the service's (`totals.saving_problems`).
+
+`draft_input` and `parsed_lines` never raise: the live totals and the editor's preview read
+the form as it is, and an unreadable number becomes NaN, which `compute_totals` refuses (the
+totals then show nothing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -25,14 +34,65 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import Optional
 
 from arca.codes import VAT_RATES
 from blueprints.invoices.services import DraftInput
 from blueprints.invoices.totals import Line, VatTreatment
+from core.forms import AppForm
+from core.inputs import parse_id
+from core.numbers import NumberNotUnderstood, format_decimal_input, parse_decimal_input
 
 MAX_LINES = 200
-_NUMBER = re.compile(r"^-?[\d.,]+$")
+MAX_DESCRIPTION = 300  # InvoiceLine.description is String(300)
+MAX_NOTES = 1000  # printed on the voucher: a paragraph, not a document
+UNREADABLE = Decimal("NaN")
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a numeric column stores: `places` decimals and |value| < `limit`."""
+
+    places: int
+    limit: Decimal
+    too_precise: Any  # lazy strings, translated when shown
+    too_large: Any
+
+    def check(self, value: Decimal) -> str | None:
+        """Why `value` cannot be stored as it is (never rounded); None when it can."""
+        if abs(value) >= self.limit:
+            return str(self.too_large)
+        if value != value.quantize(Decimal(1).scaleb(-self.places)):
+            return str(self.too_precise)
+        return None
+
+
+# Numeric(18, 6), Numeric(18, 4), Numeric(5, 2) and Numeric(18, 6) in `models`.
+QUANTITY = Column(
+    6,
+    Decimal(10) ** 12,
+    _l("La cantidad admite hasta 6 decimales."),
+    _l("La cantidad es demasiado grande."),
+)
+UNIT_PRICE = Column(
+    4,
+    Decimal(10) ** 14,
+    _l("El precio admite hasta 4 decimales."),
+    _l("El precio es demasiado grande."),
+)
+DISCOUNT = Column(
+    2,
+    Decimal(1000),
+    _l("La bonificación admite hasta 2 decimales."),
+    _l("La bonificación va de 0 a 100 %."),
+)
+CURRENCY_RATE = Column(
+    6,
+    Decimal(10) ** 12,
+    _l("La cotización admite hasta 6 decimales."),
+    _l("La cotización es demasiado grande."),
+)
 
 
 def vat_choices() -> list[SelectChoice]:
@@ -57,8 +117,49 @@ class LineForm(Form):
         super().__init__(*args, **kwargs)
         self.vat.choices = vat_choices()
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A blank line is dropped, so it passes; any other is checked field by field."""
+        if is_blank(self):
+            return True
+        super().validate(extra_validators)
+        if len((self.description.data or "").strip()) > MAX_DESCRIPTION:
+            self.description.errors.append(
+                _("La descripción admite hasta %(max)s caracteres.", max=MAX_DESCRIPTION)
+            )
+        quantity = read_number(self.quantity, QUANTITY)
+        if quantity is None and not self.quantity.errors:
+            self.quantity.errors.append(_("Escribí la cantidad."))
+        elif quantity == 0:
+            self.quantity.errors.append(_("La cantidad no puede ser 0."))
+        read_number(self.unit_price, UNIT_PRICE)
+        discount = read_number(self.discount_percent, DISCOUNT)
+        if discount is not None and not 0 <= discount <= 100 and not self.discount_percent.errors:
+            self.discount_percent.errors.append(str(DISCOUNT.too_large))
+        if not offered(self.vat):
+            self.vat.errors.append(_("Elegí una alícuota de IVA de la lista."))
+        return not self.errors
 
-class InvoiceForm(FlaskForm):
+
+class LineList(FieldList):
+    """The lines, counting how many were posted: WTForms keeps `max_entries` and silently drops
+    the rest, and reads any Unicode digit as an index ("lines-²-…" would raise)."""
+
+    posted = 0
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        super().process(formdata, data, extra_filters)
+        self.posted = len(set(self._extract_indices(self.name, formdata))) if formdata else 0
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Any:
+        start = prefix + self._separator
+        for key in formdata:
+            if key.startswith(start):
+                index = key[len(start) :].split(self._field_separator, 1)[0]
+                if index.isascii() and index.isdigit() and len(index) <= 5:
+                    yield int(index)
+
+
+class InvoiceForm(AppForm):
     point_of_sale_id = SelectField(_l("Punto de venta"), validate_choice=False)
     customer_id = HiddenField()
     customer_label = StringField(_l("Cliente"))
@@ -81,42 +182,124 @@ class InvoiceForm(FlaskForm):
     same_currency_payment = BooleanField(_l("Se paga en la misma moneda extranjera"))
     prices_include_vat = BooleanField(_l("Los precios incluyen IVA"))
     notes = TextAreaField(_l("Observaciones (se imprimen)"), render_kw={"rows": 2})
-    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
+    lines = LineList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Everything `draft_input` reads, checked against what the editor offered (the
+        choices are set by the view before this runs) and what the columns store."""
+        super().validate(extra_validators)
+        if not offered(self.point_of_sale_id):
+            self.point_of_sale_id.errors.append(_("Elegí un punto de venta."))
+        if not offered(self.concept):
+            self.concept.errors.append(_("Elegí qué facturás: productos, servicios o ambos."))
+        if not offered(self.currency):
+            self.currency.errors.append(_("Elegí una moneda de la lista."))
+        elif self.currency.data != "PES":  # in pesos the rate is 1, whatever the field says
+            rate = read_number(self.currency_rate, CURRENCY_RATE)
+            if not self.currency_rate.errors and (rate is None or rate <= 0):
+                self.currency_rate.errors.append(_("La cotización tiene que ser mayor que 0."))
+        if len(self.notes.data or "") > MAX_NOTES:
+            self.notes.errors.append(
+                _("Las observaciones admiten hasta %(max)s caracteres.", max=MAX_NOTES)
+            )
+        customer = (self.customer_id.data or "").strip()
+        if customer and parse_id(customer) is None:
+            self.form_errors.append(_("Volvé a elegir el cliente de la lista."))
+        if self.lines.posted > MAX_LINES:
+            self.form_errors.append(
+                _(
+                    "Un comprobante lleva hasta %(max)s líneas y este tiene %(count)s: "
+                    "quitá las que sobran o hacé otro comprobante.",
+                    max=MAX_LINES,
+                    count=self.lines.posted,
+                )
+            )
+        return not self.errors
 
 
-def parse_amount(text: str | None) -> Decimal | None:
-    """ "1.234,50", "1234,5" and "1234.50" are all numbers; None for anything else."""
-    value = (text or "").strip().replace(" ", "")
-    if not value or not _NUMBER.match(value):
-        return None
-    if "," in value:
-        value = value.replace(".", "").replace(",", ".")
+def offered(field: SelectField) -> bool:
+    """Whether the field's value is one of the choices the editor showed."""
+    return any(choice.value == field.data for choice in field.choices or ())
+
+
+def read_number(field: Field, column: Column) -> Decimal | None:
+    """The field's number, or None when blank; a reason added to the field's errors when it
+    cannot be read or stored as typed (then None too)."""
     try:
-        return Decimal(value)
-    except InvalidOperation:
+        value = parse_decimal_input(field.data)
+    except NumberNotUnderstood as error:
+        field.errors.append(error.message)
         return None
+    problem = column.check(value) if value is not None else None
+    if problem is not None:
+        field.errors.append(problem)
+        return None
+    return value
+
+
+def is_blank(line: LineForm) -> bool:
+    """A line with neither description nor price: dropped, not an error."""
+    return not (line.description.data or "").strip() and not (line.unit_price.data or "").strip()
+
+
+def add_line(form: InvoiceForm) -> None:
+    """The editor's "Agregar línea": one more, or a message once there are `MAX_LINES`."""
+    if len(form.lines.entries) >= MAX_LINES:
+        form.form_errors.append(
+            _("Un comprobante lleva hasta %(max)s líneas: hacé otro comprobante.", max=MAX_LINES)
+        )
+        return
+    form.lines.append_entry()
+
+
+def first_error(form: InvoiceForm) -> str:
+    """The first problem on a form that did not validate, in words (an autosave says it)."""
+    if form.form_errors:
+        return str(form.form_errors[0])
+    for field in form:
+        if field.name == "lines":
+            for number, entry in enumerate(field.entries, start=1):
+                for line_field in entry.form:
+                    if line_field.errors:
+                        problem = str(line_field.errors[0])
+                        problem = problem[:1].lower() + problem[1:]
+                        return _("Línea %(number)s: %(problem)s", number=number, problem=problem)
+        elif field.errors:
+            return str(field.errors[0])
+    return _("revisá los campos marcados")
+
+
+def number_or(text: str | None, blank: Decimal) -> Decimal:
+    """The number in `text`; `blank` when there is none; NaN when it cannot be read."""
+    try:
+        value = parse_decimal_input(text)
+    except NumberNotUnderstood:
+        return UNREADABLE
+    return blank if value is None else value
 
 
 def parse_vat(text: str) -> VatTreatment:
+    """A VAT choice as `totals` takes it; junk becomes an id `compute_totals` refuses (-1)."""
     if text in ("exempt", "untaxed"):
         return text  # type: ignore[return-value]
-    return int(text) if text.isdigit() else 5
+    rate_id = parse_id(text)
+    return rate_id if rate_id is not None else -1
 
 
 def parsed_lines(form: InvoiceForm) -> list[Line]:
-    """The lines the user filled in (blank ones are dropped); unreadable numbers become 0, so
-    the line's problem is reported on it instead of failing the whole form."""
+    """The lines the user filled in (blank ones are dropped). Never raises: a number that
+    cannot be read becomes NaN (see the module's docstring); a blank price or discount is 0."""
     lines: list[Line] = []
     for entry in form.lines.entries:
         data = entry.form
-        if not (data.description.data or "").strip() and not (data.unit_price.data or "").strip():
+        if is_blank(data):
             continue
         lines.append(
             Line(
                 description=(data.description.data or "").strip(),
-                quantity=parse_amount(data.quantity.data) or Decimal("0"),
-                unit_price=parse_amount(data.unit_price.data) or Decimal("0"),
-                discount_percent=parse_amount(data.discount_percent.data) or Decimal("0"),
+                quantity=number_or(data.quantity.data, UNREADABLE),
+                unit_price=number_or(data.unit_price.data, Decimal("0")),
+                discount_percent=number_or(data.discount_percent.data, Decimal("0")),
                 vat=parse_vat(data.vat.data or "5"),
             )
         )
@@ -124,19 +307,37 @@ def parsed_lines(form: InvoiceForm) -> list[Line]:
 
 
 def draft_input(form: InvoiceForm, today: dt.date) -> DraftInput:
-    customer = (form.customer_id.data or "").strip()
+    """The form as the service takes it. Never raises; only a validated form is saved."""
+    concept = parse_id(form.concept.data)
     return DraftInput(
-        point_of_sale_id=int(form.point_of_sale_id.data or 0),
-        customer_id=int(customer) if customer.isdigit() else None,
+        point_of_sale_id=parse_id(form.point_of_sale_id.data) or 0,
+        customer_id=parse_id(form.customer_id.data),
         issue_date=form.issue_date.data or today,
         lines=parsed_lines(form),
-        concept=int(form.concept.data or 1),
+        concept=concept if concept in (1, 2, 3) else 1,
         service_from=form.service_from.data,
         service_to=form.service_to.data,
         payment_due=form.payment_due.data,
         currency=form.currency.data or "PES",
-        currency_rate=parse_amount(form.currency_rate.data) or Decimal("1"),
+        currency_rate=number_or(form.currency_rate.data, Decimal("1")),
         same_currency_payment=bool(form.same_currency_payment.data),
         prices_include_vat=bool(form.prices_include_vat.data),
         notes=form.notes.data,
     )
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """An amount filter's text, the locale's way ("50.000" is fifty thousand in es-AR), to the
+    cent; None when blank or unreadable (the list then ignores that filter)."""
+    try:
+        value = parse_decimal_input(text)
+    except NumberNotUnderstood:
+        return None
+    if value is None or abs(value) >= Decimal(10) ** 13:
+        return None
+    return value.quantize(Decimal("0.01"))
+
+
+def input_number(value: Decimal | None) -> str:
+    """A stored number as the editor's input shows it (es-AR "1.500,5")."""
+    return format_decimal_input(value)

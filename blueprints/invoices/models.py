@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +24,14 @@ from core.db import TimestampMixin, db, utcnow
 
 MONEY = Numeric(15, 2)
 TOTALS_COLUMNS = ["status", "kind", "currency_rate", "net", "vat_total"]
+# The text search folds accents as `customers.rules.fold` does, for the letters Spanish uses.
+FOLD_FROM = "áàâäãéèêëíìîïóòôöõúùûüñç"
+FOLD_TO = "aaaaaeeeeiiiiooooouuuunc"
+# Its index's expression, PostgreSQL only (migration 0008), parenthesized as PostgreSQL
+# reflects it so that the migrations-match-models check can compare it.
+RECEIVER_SEARCH = (
+    f"translate(lower((receiver_name || ' ') || receiver_doc_number), '{FOLD_FROM}', '{FOLD_TO}')"
+)
 
 
 class InvoiceStatus(StrEnum):
@@ -51,6 +60,17 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
             name="status",
         ),
         CheckConstraint("concept IN (1, 2, 3)", name="concept"),
+        # A note keeps its original and its kind's type codes (migration 0007; triggers on
+        # SQLite), whatever a form posts.
+        CheckConstraint(
+            "kind = 'invoice' OR associated_invoice_id IS NOT NULL", name="note_has_original"
+        ),
+        CheckConstraint(
+            "(kind = 'invoice' AND invoice_type IN (1, 6, 11, 51))"
+            " OR (kind = 'debit_note' AND invoice_type IN (2, 7, 12, 52))"
+            " OR (kind = 'credit_note' AND invoice_type IN (3, 8, 13, 53))",
+            name="type_matches_kind",
+        ),
         CheckConstraint(
             "status <> 'authorized' OR (number IS NOT NULL AND cae IS NOT NULL)",
             name="authorized_has_cae",
@@ -89,6 +109,15 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
             "organization_id",
             "total",
             postgresql_include=TOTALS_COLUMNS,
+        ),
+        # The list's text search (migration 0008): a voucher number, and a trigram index over
+        # the receiver's name and document, folded as `listing.search_expression` reads them.
+        Index("ix_invoices_organization_id_number", "organization_id", "number"),
+        Index(
+            "ix_invoices_receiver_search_trgm",
+            literal_column(RECEIVER_SEARCH).label("receiver_search"),
+            postgresql_using="gin",
+            postgresql_ops={"receiver_search": "gin_trgm_ops"},
         ),
     )
 

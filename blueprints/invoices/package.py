@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -52,17 +53,40 @@ class Month:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
+    @classmethod
+    def parse(cls, text: str | None) -> Month | None:
+        """`AAAA-MM` (what `<input type="month">` sends), or None."""
+        try:
+            year, month = (int(part) for part in (text or "").split("-"))
+        except ValueError:
+            return None
+        return cls(year, month) if 1 <= month <= 12 and 2000 <= year <= 2100 else None
 
-def monthly_package(session: DbSession, organization_id: int, month: Month) -> bytes:
-    """The ZIP's bytes. Reads only authorized vouchers dated in `month`."""
+    @classmethod
+    def before(cls, day: dt.date) -> Month:
+        """The last month closed on `day`."""
+        previous = day.replace(day=1) - dt.timedelta(days=1)
+        return cls(previous.year, previous.month)
+
+
+def monthly_package(
+    session: DbSession,
+    organization_id: int,
+    month: Month,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The ZIP's bytes. Reads only authorized vouchers dated in `month`; `progress(done,
+    total)` is called after each voucher's PDF (it may commit: the vouchers are read first)."""
     organization = session.get_one(Organization, organization_id)
     invoices = month_invoices(session, organization_id, month)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for invoice in invoices:
+        for done, invoice in enumerate(invoices, start=1):
             archive.writestr(
                 f"comprobantes/{pdf_file_name(invoice)}", invoice_pdf(session, invoice)
             )
+            if progress is not None:
+                progress(done, len(invoices))
         archive.writestr(f"comprobantes-{month}.csv", "".join(export_rows(invoices)).encode())
         notes = [f"Comprobantes autorizados de {month}: {len(invoices)}."]
         if IssuerCondition(organization.iva_condition) in FILES_LIBRO:

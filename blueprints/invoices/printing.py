@@ -34,6 +34,7 @@ from blueprints.points_of_sale.models import PointOfSale
 from core.db import DbSession
 
 CENT = Decimal("0.01")
+UNIT = Decimal("0.0001")  # unit prices carry up to 4 decimals
 CONSUMIDOR_FINAL = 5
 
 
@@ -116,13 +117,16 @@ def pdf_voucher(session: DbSession, invoice: Invoice) -> PdfVoucher:
 
 
 def pdf_line(invoice: Invoice, line: InvoiceLine) -> PdfLine:
-    """Class A prints net prices and the VAT rate; B and C the final prices."""
+    """Class A prints net prices and the VAT rate; B and C the final prices. (The invoice's
+    page shows its lines through this too, so that both agree.)"""
+    rate = rate_percent(int(line.vat) if line.vat.isdigit() else line.vat) or Decimal(0)  # type: ignore[arg-type]
     if invoice.letter in ("A", "ALEY"):
         price, amount = line.unit_price, line.net
+        if invoice.prices_include_vat:  # typed with VAT: shown net, like the amount beside it
+            price = (price * 100 / (100 + rate)).quantize(UNIT, ROUND_HALF_EVEN)
     elif invoice.prices_include_vat or invoice.letter == "C":
         price, amount = line.unit_price, line.total
     else:
-        rate = rate_percent(int(line.vat) if line.vat.isdigit() else line.vat) or Decimal(0)  # type: ignore[arg-type]
         gross = line.unit_price * (1 + rate / 100)
         price, amount = gross.quantize(CENT, ROUND_HALF_EVEN), line.total
     return PdfLine(

@@ -22,7 +22,13 @@ from blueprints.auth.models import User
 from blueprints.certificates.connection import arca_client
 from blueprints.customers.models import Customer
 from blueprints.customers.services import IN_USE_CHECKS, get_customer
-from blueprints.invoices.letters import VoucherLetter, invoice_type_for, letter_for, note_type_for
+from blueprints.invoices.letters import (
+    NOTE_KINDS,
+    VoucherLetter,
+    invoice_type_for,
+    letter_for,
+    note_type_for,
+)
 from blueprints.invoices.models import (
     EDITABLE,
     Invoice,
@@ -31,7 +37,14 @@ from blueprints.invoices.models import (
     InvoiceTax,
     InvoiceVat,
 )
-from blueprints.invoices.totals import Line, OtherTax, Totals, VatTreatment, compute_totals
+from blueprints.invoices.totals import (
+    Line,
+    OtherTax,
+    Totals,
+    VatTreatment,
+    compute_totals,
+    saving_problems,
+)
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
 from blueprints.points_of_sale.services import ask_arca
@@ -51,7 +64,9 @@ class DraftInput:
     customer_id: int | None  # None: an anonymous final consumer
     issue_date: dt.date
     lines: list[Line]
-    kind: VoucherKind = VoucherKind.INVOICE
+    # What the voucher is and what it refers to are fixed when it is created: None (the editor
+    # never sends them) keeps a saved draft's own; a value that differs from it is refused.
+    kind: VoucherKind | None = None
     concept: int = 1
     service_from: dt.date | None = None
     service_to: dt.date | None = None
@@ -61,7 +76,7 @@ class DraftInput:
     same_currency_payment: bool = False
     prices_include_vat: bool = False
     other_taxes: list[OtherTax] = field(default_factory=list)
-    associated_invoice_id: int | None = None
+    associated_invoice_id: int | None = None  # see `kind`
     notes: str | None = None
 
 
@@ -82,25 +97,30 @@ def save_draft(
     """Create a draft, or rewrite `invoice` (a draft or a rejected one) with `draft`. Commits.
 
     Raises `Conflict` for an invoice that is no longer editable, `NotFound` for another
-    organization's point of sale, customer or original invoice.
+    organization's point of sale, customer or original invoice, `ValidationFailed` for totals
+    that cannot be kept (`totals.saving_problems`: a return larger than the sale, an amount
+    too large), before anything is written.
     """
     if invoice is not None and invoice.status not in EDITABLE:
         raise Conflict(_("Un comprobante autorizado no se puede modificar."))
+    kind, original_id = _identity(invoice, draft)
     point = _point_of_sale(session, organization.id, draft.point_of_sale_id)
-    customer = _customer(session, organization.id, draft.customer_id)
-    original = _original(session, organization.id, draft.associated_invoice_id)
+    original = _original(session, organization.id, original_id)
     invoice = invoice or Invoice(
         organization_id=organization.id, created_by_id=actor.id if actor else None
     )
     _apply_header(invoice, point, draft)
-    _snapshot_receiver(invoice, customer)
-    invoice.kind = str(draft.kind)
-    invoice.letter, invoice.invoice_type = _voucher_type(
-        organization, invoice, draft.kind, original
-    )
+    if original is None:
+        _snapshot_receiver(invoice, _customer(session, organization.id, draft.customer_id))
+    else:
+        _copy_receiver(invoice, original, draft.customer_id)
+    invoice.kind = str(kind)
+    invoice.letter, invoice.invoice_type = _voucher_type(organization, invoice, kind, original)
     invoice.associated_invoice_id = original.id if original else None
     letter = cast(VoucherLetter, invoice.letter)
     totals = compute_totals(draft.lines, letter, draft.prices_include_vat, draft.other_taxes)
+    if problems := saving_problems(draft.lines, totals):
+        raise ValidationFailed(problems[0].message, field=problems[0].field)
     if invoice.id is not None:
         # The old rows go first: the new lines reuse their positions (unique per invoice).
         invoice.lines.clear()
@@ -115,6 +135,26 @@ def save_draft(
     record_event(session, organization.id, "invoice.save", actor, subject=("invoice", invoice.id))
     session.commit()
     return invoice
+
+
+def _identity(invoice: Invoice | None, draft: DraftInput) -> tuple[VoucherKind, int | None]:
+    """The kind and the original voucher of what is being saved: a new draft takes the
+    draft's (an invoice when it says nothing); a saved one keeps its own whatever a form
+    posts, so no save, autosave or review can turn a credit note into an invoice."""
+    if invoice is None:
+        kind = draft.kind or VoucherKind.INVOICE
+        if (kind in NOTE_KINDS) != (draft.associated_invoice_id is not None):
+            raise ValidationFailed(_("Una nota de crédito o débito necesita su comprobante."))
+        return kind, draft.associated_invoice_id
+    kind = VoucherKind(invoice.kind)
+    changed_kind = draft.kind is not None and draft.kind != kind
+    changed_original = (
+        draft.associated_invoice_id is not None
+        and draft.associated_invoice_id != invoice.associated_invoice_id
+    )
+    if changed_kind or changed_original:
+        raise Conflict(_("Un borrador no cambia de tipo: creá otro comprobante."))
+    return kind, invoice.associated_invoice_id
 
 
 def _apply_header(invoice: Invoice, point: PointOfSale, draft: DraftInput) -> None:
@@ -147,6 +187,20 @@ def _snapshot_receiver(invoice: Invoice, customer: Customer | None) -> None:
     invoice.receiver_doc_number = customer.doc_number
     invoice.receiver_condition = customer.iva_condition
     invoice.receiver_address = customer.address
+
+
+def _copy_receiver(note: Invoice, original: Invoice, customer_id: int | None) -> None:
+    """A note goes to the receiver of the voucher it corrects, as that voucher printed it."""
+    if customer_id is not None and customer_id != original.customer_id:
+        raise ValidationFailed(
+            _("Una nota va al mismo cliente que el comprobante que corrige."),
+            field="customer_label",
+        )
+    note.customer_id = original.customer_id
+    note.receiver_name, note.receiver_address = original.receiver_name, original.receiver_address
+    note.receiver_doc_type = original.receiver_doc_type
+    note.receiver_doc_number = original.receiver_doc_number
+    note.receiver_condition = original.receiver_condition
 
 
 def _voucher_type(

@@ -6,7 +6,12 @@ WSFEv1 carries no lines, only totals, so this is where lines become a voucher. M
 `121.00000000000001`.
 
 `compute_totals` expects valid input and raises ValueError otherwise; `line_problems` says what
-is wrong with a line in the user's language, for the editor and the preflight.
+is wrong with a line in the user's language, for the editor and the preflight;
+`saving_problems` what keeps computed totals from being saved at all.
+
+A line may be negative (a return or a discount: negative quantity or negative price) as long as
+the voucher stays positive: ARCA carries no lines, only totals, and refuses a negative amount
+or a VAT base ≤ 0 (10020, 10043-10047). `saving_problems` is where that rule lives.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ VatTreatment: TypeAlias = int | Literal["exempt", "untaxed"]
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+# ImpTotal and the other amounts: 13 integer digits in ARCA and in the MONEY columns.
+MAX_AMOUNT = Decimal(10) ** 13
 # Enough digits that quantity × price × discount is exact before the one rounding to cents
 # (the default 28 could round twice with 6-decimal quantities and large prices).
 PRECISION = 60
@@ -140,7 +147,8 @@ def vat_on(net: Decimal, rate: Decimal) -> Decimal:
 def line_problems(line: Line, index: int) -> list[Problem]:
     """What is wrong with the line at `index` (0-based), in the user's language, in field order;
     [] when `compute_totals` can take it. Fields are named `lines-<index>-<attribute>`, the way
-    a WTForms FieldList names them. More than 2 decimals on quantity or price are fine."""
+    a WTForms FieldList names them. More than 2 decimals on quantity or price are fine, and so
+    is a negative quantity or price (see `saving_problems`)."""
     number = index + 1
     problems: list[Problem] = []
 
@@ -149,13 +157,10 @@ def line_problems(line: Line, index: int) -> list[Problem]:
 
     if not line.description.strip():
         add("description", _("Línea %(number)s: escribí una descripción.", number=number))
-    if not line.quantity.is_finite() or line.quantity <= 0:
-        add(
-            "quantity",
-            _("Línea %(number)s: la cantidad tiene que ser mayor que 0.", number=number),
-        )
-    if not line.unit_price.is_finite() or line.unit_price < 0:
-        add("unit_price", _("Línea %(number)s: el precio no puede ser negativo.", number=number))
+    if not line.quantity.is_finite() or line.quantity == 0:
+        add("quantity", _("Línea %(number)s: la cantidad no puede ser 0.", number=number))
+    if not line.unit_price.is_finite():
+        add("unit_price", _("Línea %(number)s: escribí el precio.", number=number))
     if not _discount_ok(line.discount_percent):
         add(
             "discount_percent",
@@ -170,6 +175,62 @@ def line_problems(line: Line, index: int) -> list[Problem]:
             ),
         )
     return problems
+
+
+def saving_problems(lines: Sequence[Line], totals: Totals) -> list[Problem]:
+    """What keeps `totals` (computed from `lines`) from being saved, in the user's language:
+    a line with both quantity and price negative; with a negative line, a total ≤ 0 or a
+    negative VAT base, exempt or untaxed sum (ARCA refuses them: a return is a credit note);
+    an amount of 13 digits or more (ARCA's limit and the columns'). [] when it can be saved."""
+    problems = [
+        Problem(
+            f"lines-{index}-unit_price",
+            _(
+                "Línea %(number)s: poné el signo menos en la cantidad o en el precio, no en "
+                "los dos.",
+                number=index + 1,
+            ),
+        )
+        for index, line in enumerate(lines)
+        if line.quantity < 0 and line.unit_price < 0
+    ]
+    if any(amount.total < 0 for amount in totals.lines):
+        problems += _negative_balance(totals)
+    for index, amount in enumerate(totals.lines):
+        if max(abs(amount.net), abs(amount.total)) >= MAX_AMOUNT:
+            message = _("Línea %(number)s: el importe es demasiado grande.", number=index + 1)
+            problems.append(Problem(f"lines-{index}-unit_price", message))
+    if max(abs(totals.total), abs(totals.net), abs(totals.vat_total)) >= MAX_AMOUNT:
+        problems.append(Problem("totals", _("El total es demasiado grande.")))
+    return problems
+
+
+def _negative_balance(totals: Totals) -> list[Problem]:
+    if totals.total <= 0:
+        message = _(
+            "El total tiene que ser mayor que cero; para devolver, emití una nota de crédito."
+        )
+        return [Problem("totals", message)]
+    problems = [
+        Problem(
+            "totals",
+            _(
+                "Los descuentos con IVA %(rate)s superan a las líneas con esa alícuota.",
+                rate=_rate_label(row.rate_id),
+            ),
+        )
+        for row in totals.vat
+        if row.base < 0
+    ]
+    if totals.exempt < 0 or totals.untaxed < 0:
+        message = _("Los descuentos exentos o no gravados superan a las líneas de ese tipo.")
+        problems.append(Problem("totals", message))
+    return problems
+
+
+def _rate_label(rate_id: int) -> str:
+    """ "10,5 %", "21 %": as the editor's VAT choices say it."""
+    return format(VAT_RATES[rate_id].normalize(), "f").replace(".", ",") + " %"
 
 
 def _discount_ok(discount: Decimal) -> bool:
@@ -191,8 +252,12 @@ def compute_totals(
     C: no VAT at all; `net` is the sum of every line (whatever its `vat`), `prices_include_vat`
     does not matter. Other taxes are added on top in every class.
 
-    Raises ValueError for a negative quantity, price, tax base or rate, a discount outside
-    0-100, an unknown VAT rate or tax id, or a tax base with more than 2 decimals.
+    Negative lines are computed as they are (a rate whose lines sum below 0 keeps its negative
+    row, so the total is exact); `saving_problems` says whether the result may be kept.
+
+    Raises ValueError for a quantity or price that is not a number (NaN: the editor's
+    unreadable input), a negative tax base or rate, a discount outside 0-100, an unknown VAT
+    rate or tax id, or a tax base with more than 2 decimals.
     """
     for index, line in enumerate(lines):
         _check_line(line, index)
@@ -223,10 +288,10 @@ def compute_totals(
 
 
 def _check_line(line: Line, index: int) -> None:
-    if not line.quantity.is_finite() or line.quantity < 0:
-        raise ValueError(f"line {index}: quantity must be a number ≥ 0, not {line.quantity}")
-    if not line.unit_price.is_finite() or line.unit_price < 0:
-        raise ValueError(f"line {index}: unit price must be a number ≥ 0, not {line.unit_price}")
+    if not line.quantity.is_finite():
+        raise ValueError(f"line {index}: quantity must be a number, not {line.quantity}")
+    if not line.unit_price.is_finite():
+        raise ValueError(f"line {index}: unit price must be a number, not {line.unit_price}")
     if not _discount_ok(line.discount_percent):
         raise ValueError(f"line {index}: discount must be 0-100, not {line.discount_percent}")
     if line.vat not in ("exempt", "untaxed") and rate_percent(line.vat) is None:
@@ -267,8 +332,9 @@ def _class_c_totals(
 def _vat_rows(
     lines: Sequence[Line], amounts: list[Decimal], prices_include_vat: bool
 ) -> tuple[VatAmount, ...]:
-    """One AlicIva per rate id with a base above 0, sorted by id (ARCA rejects a repeated id,
-    10022, and a base ≤ 0, 10020)."""
+    """One AlicIva per rate id with a base other than 0, sorted by id (ARCA rejects a repeated
+    id, 10022, and a base ≤ 0, 10020: a negative base is kept so the total stays exact, and
+    `saving_problems` refuses it)."""
     sums: dict[int, Decimal] = {}
     for line, amount in zip(lines, amounts, strict=True):
         if isinstance(line.vat, int):
@@ -283,7 +349,7 @@ def _vat_rows(
         else:
             base = sums[rate_id]
             amount = vat_on(base, rate)
-        if base > 0:
+        if base != 0:
             rows.append(VatAmount(rate_id, base, amount))
     return tuple(rows)
 

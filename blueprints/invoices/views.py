@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from flask import (
     Blueprint,
     Response,
@@ -12,7 +12,6 @@ from flask import (
     flash,
     g,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,12 +24,16 @@ from arca.codes import RECEIVER_CONDITIONS, VAT_RATES, VOUCHER_TYPES, IssuerCond
 from blueprints.customers.models import Customer
 from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
+from blueprints.exports.services import EXPORT_KINDS, start_export
 from blueprints.invoices.authorization import UNSETTLED
 from blueprints.invoices.bulk import editable_ids, load_progress, start_bulk
+from blueprints.invoices.exports import INVOICES_CSV, KINDS, PACKAGE
 from blueprints.invoices.forms import (
     InvoiceForm,
+    add_line,
     draft_input,
-    parse_amount,
+    first_error,
+    input_number,
     parsed_lines,
     percent_label,
 )
@@ -38,22 +41,23 @@ from blueprints.invoices.jobs import is_queued, queue_authorization
 from blueprints.invoices.letters import TYPE_CODES, explain_letter, letter_for
 from blueprints.invoices.listing import (
     InvoiceFilter,
-    export_rows,
+    filter_args,
     filter_totals,
-    filtered,
+    filters_from,
     list_page,
     month_overview,
     twelve_months_income,
 )
 from blueprints.invoices.models import EDITABLE, Invoice
 from blueprints.invoices.monotributo import load_scale, standing
-from blueprints.invoices.package import Month, monthly_package, pdf_file_name
+from blueprints.invoices.package import Month, pdf_file_name
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
-from blueprints.invoices.printing import invoice_pdf
+from blueprints.invoices.printing import invoice_pdf, pdf_line
 from blueprints.invoices.services import (
     CONSUMIDOR_FINAL,
     DraftInput,
     arca_exchange_rate,
+    credited_so_far,
     customer_summary,
     delete_draft,
     get_invoice,
@@ -68,12 +72,14 @@ from blueprints.points_of_sale.models import PointOfSale
 from core.arca import get_arca
 from core.db import db, utcnow
 from core.errors import DomainError
+from core.inputs import parse_id, parse_ids, parse_int
 from core.tenancy import current_organization_id, organization_required, role_required
-from core.web import attach_error, render, see_other
+from core.web import attach_error, form_status, render, see_other
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
 SETUP_CHECKS["invoice"] = has_invoices
+EXPORT_KINDS.update(KINDS)
 ISSUERS = (*MANAGER_ROLES, Role.MEMBER)
 # The currencies the editor offers (MonId): pesos, and the two a small business meets.
 CURRENCIES = {"PES": "Pesos", "DOL": "Dólar estadounidense", "060": "Euro"}
@@ -94,6 +100,10 @@ def invoice_labels() -> dict[str, object]:
             db.session, current_organization_id(), arca_today(get_arca())
         ),
         "monotributo_standing": monotributo_panel,
+        # A line as the PDF prints it (net on A, VAT included on B and C), its unit price
+        # with 2 to 4 decimals as the PDF has it.
+        "printed_line": pdf_line,
+        "unit_price_label": lambda value: format_decimal(value, "#,##0.00##", locale="es_AR"),
     }
 
 
@@ -164,78 +174,35 @@ def index() -> Response:
     )
 
 
-@bp.get("/export.csv")
+@bp.post("/export")
 @organization_required
 def export() -> Response:
-    statement = filtered(current_organization_id(), parse_filters()).order_by(
-        Invoice.issue_date, Invoice.id
+    """The list's CSV, with its filters, built by a job: the export's page shows its progress
+    and the download once the whole file is there."""
+    parameters = filter_args(filters_from(request.form))
+    export_id = start_export(
+        db.session, current_organization_id(), INVOICES_CSV, parameters, current_user
     )
-
-    def rows() -> Iterator[Invoice]:
-        result = db.session.scalars(statement.execution_options(yield_per=500))
-        try:
-            yield from result
-        finally:
-            result.close()
-
-    response = Response(stream_with_context(export_rows(rows())), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="comprobantes.csv"'
-    return response
+    return see_other(url_for("exports.detail", export_id=export_id))
 
 
 def parse_filters() -> InvoiceFilter:
-    args = request.args
-    return InvoiceFilter(
-        status=args.get("status") or None,
-        date_from=_date(args.get("desde")),
-        date_to=_date(args.get("hasta")),
-        customer_id=_int(args.get("cliente")),
-        invoice_type=_int(args.get("tipo")),
-        point_of_sale=_int(args.get("pv")),
-        amount_min=parse_amount(args.get("minimo")),
-        amount_max=parse_amount(args.get("maximo")),
-        after=args.get("after") or None,
-    )
-
-
-def filter_args(filters: InvoiceFilter) -> dict[str, str]:
-    """The filters as query arguments again (for the next page and the CSV link)."""
-    values = {
-        "status": filters.status,
-        "desde": filters.date_from,
-        "hasta": filters.date_to,
-        "cliente": filters.customer_id,
-        "tipo": filters.invoice_type,
-        "pv": filters.point_of_sale,
-        "minimo": filters.amount_min,
-        "maximo": filters.amount_max,
-    }
-    return {key: str(value) for key, value in values.items() if value not in (None, "")}
-
-
-def _date(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return filters_from(request.args)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(*ISSUERS)
 def new() -> Response:
     form = editor_form()
+    if request.method == "POST" and (autosaved := autosaved_draft()) is not None:
+        # The editor autosaved this new invoice already: the buttons save into that draft.
+        return handle_editor(form, autosaved)
     if request.method == "GET":
         form.issue_date.data = arca_today(get_arca())
         # The everyday sale: to a final consumer, at the price on the shelf (VAT included).
         form.prices_include_vat.data = True
-        if request.args.get("customer_id", "").isdigit():
-            chosen = get_customer(
-                db.session, current_organization_id(), int(request.args["customer_id"])
-            )
+        if (customer_id := parse_id(request.args.get("customer_id"))) is not None:
+            chosen = get_customer(db.session, current_organization_id(), customer_id)
             form.customer_id.data, form.customer_label.data = str(chosen.id), chosen.legal_name
     return handle_editor(form, None)
 
@@ -251,18 +218,20 @@ def edit(invoice_id: int) -> Response:
 
 
 def handle_editor(form: InvoiceForm, invoice: Invoice | None) -> Response:
-    """The editor's one POST: add or remove a line (re-rendered, nothing saved) or save."""
-    if request.method == "POST" and form.validate_on_submit():
+    """The editor's one POST: add, remove or move a line (re-rendered, nothing saved; also on a
+    form with errors, so a bad line can be removed) or save (only a valid form)."""
+    if request.method == "POST":
+        valid = form.validate_on_submit()
         action = request.form.get("action", "save")
         if action == "add_line":
-            form.lines.append_entry()
+            add_line(form)
         elif action.startswith("remove_line-"):
             remove_line(form, action.removeprefix("remove_line-"))
         elif action.startswith("move_up-"):
             move_up(form, action.removeprefix("move_up-"))
-        else:
+        elif valid:
             return save(form, invoice)
-    return render_editor(form, invoice)
+    return render_editor(form, invoice, status=form_status(form))
 
 
 def save(form: InvoiceForm, invoice: Invoice | None) -> Response:
@@ -279,7 +248,8 @@ def save(form: InvoiceForm, invoice: Invoice | None) -> Response:
         attach_error(form, error)
         return render_editor(form, invoice, status=422)
     if request.form.get("then") == "authorize":
-        return authorize_saved(saved)
+        # Review first: ARCA is called only from the review's "Autorizar en ARCA".
+        return see_other(url_for("invoices.detail", invoice_id=saved.id, _anchor="review"))
     flash(_("Guardamos el borrador."), "success")
     return see_other(url_for("invoices.edit", invoice_id=saved.id))
 
@@ -290,13 +260,34 @@ def autosave(invoice_id: int) -> Response:
     """The editor saves a draft by itself a moment after each change (nothing is lost if the
     page is closed); the result shows next to the buttons."""
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    if not invoice.editable:
+        return render("invoices/_autosave.html", error=_("ya no es un borrador"), moment=None)
+    return autosave_into(editor_form(), invoice)
+
+
+@bp.post("/autosave")
+@role_required(*ISSUERS)
+def autosave_new() -> Response:
+    """A new invoice's autosave: nothing until it has a customer or a line; then the draft is
+    created and the editor told its id (the page's address becomes the draft's)."""
     form = editor_form()
-    error = None
+    invoice = autosaved_draft()
+    if invoice is None and not has_content(form):
+        return render("invoices/_autosave.html", error=None, moment=None)
+    response = autosave_into(form, invoice)
+    saved_id = request_draft_id() if invoice is not None else g.get("autosaved_id")
+    if saved_id is not None:
+        response.headers["HX-Replace-Url"] = url_for("invoices.edit", invoice_id=saved_id)
+    return response
+
+
+def autosave_into(form: InvoiceForm, invoice: Invoice | None) -> Response:
+    error, saved = None, None
     if not form.validate_on_submit():
-        error = _("no se pudo guardar")
+        error = _("no se pudo guardar: %(reason)s", reason=first_error(form))
     else:
         try:
-            save_draft(
+            saved = save_draft(
                 db.session,
                 g.membership.organization,
                 draft_input(form, arca_today(get_arca())),
@@ -306,7 +297,37 @@ def autosave(invoice_id: int) -> Response:
         except DomainError as failure:
             db.session.rollback()
             error = failure.message
-    return render("invoices/_autosave.html", error=error, moment=utcnow())
+    if saved is not None and invoice is None:
+        g.autosaved_id = saved.id
+    return render(
+        "invoices/_autosave.html",
+        error=error,
+        moment=utcnow() if saved is not None else None,
+        draft_id=saved.id if saved is not None else None,
+    )
+
+
+def has_content(form: InvoiceForm) -> bool:
+    """A customer or a line with something in it: worth keeping as a draft."""
+    if (form.customer_id.data or "").strip():
+        return True
+    return any(
+        (entry.form.description.data or "").strip() or (entry.form.unit_price.data or "").strip()
+        for entry in form.lines.entries
+    )
+
+
+def request_draft_id() -> int | None:
+    return parse_id(request.form.get("draft_id"))
+
+
+def autosaved_draft() -> Invoice | None:
+    """The draft a new invoice's autosave created (posted back as `draft_id`), if still one."""
+    draft_id = request_draft_id()
+    if draft_id is None:
+        return None
+    invoice = get_invoice(db.session, current_organization_id(), draft_id)
+    return invoice if invoice.editable else None
 
 
 @bp.post("/totals")
@@ -315,7 +336,7 @@ def totals() -> Response:
     """The editor's live totals, from the form as it is (nothing saved)."""
     form = editor_form()
     draft = draft_input(form, arca_today(get_arca()))
-    letter = preview_letter(draft)
+    letter = preview_letter(draft, autosaved_draft())
     return render(
         "invoices/_totals.html",
         totals=safe_totals(draft, letter),
@@ -353,7 +374,24 @@ def render_status(template: str, invoice: Invoice, queued: bool) -> Response:
         notes=notes_on(db.session, invoice),
         queued=queued,
         problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
+        reviewed=review_token(invoice),
+        note_actions=note_actions(invoice),
     )
+
+
+def review_token(invoice: Invoice) -> str:
+    """Which version of the draft the review showed: the authorization is refused when the
+    draft changed after it (an autosave in another tab, a colleague's edit)."""
+    return f"{invoice.id}:{invoice.updated_at.isoformat()}"
+
+
+def note_actions(invoice: Invoice) -> tuple[VoucherKind, ...]:
+    """The notes that can still be issued on `invoice` (none are offered that would be refused)."""
+    if invoice.status != "authorized" or invoice.kind == str(VoucherKind.CREDIT_NOTE):
+        return ()
+    if invoice.total <= credited_so_far(db.session, invoice):
+        return (VoucherKind.DEBIT_NOTE,)
+    return (VoucherKind.CREDIT_NOTE, VoucherKind.DEBIT_NOTE)
 
 
 @bp.get("/<int:invoice_id>/pdf")
@@ -370,33 +408,34 @@ def pdf(invoice_id: int) -> Response:
     return response
 
 
-@bp.get("/package")
+@bp.route("/package", methods=["GET", "POST"])
 @organization_required
 def package() -> Response:
-    """The accountant's monthly ZIP (`?mes=AAAA-MM`, default this month)."""
-    month = parse_month(request.args.get("mes"), arca_today(get_arca()))
-    data = monthly_package(db.session, current_organization_id(), month)
-    response = Response(data, mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="talonario-{month}.zip"'
-    return response
-
-
-def parse_month(text: str | None, today: dt.date) -> Month:
-    try:
-        year, month = (int(part) for part in (text or "").split("-"))
-        return (
-            Month(year, month)
-            if 1 <= month <= 12 and 2000 <= year <= 2100
-            else Month(today.year, today.month)
-        )
-    except ValueError:
-        return Month(today.year, today.month)
+    """The accountant's monthly ZIP for a chosen month (default: the last closed one), built
+    by a job; its page follows the progress and offers the download."""
+    today = arca_today(get_arca())
+    if request.method == "GET":
+        return render("invoices/package.html", month=Month.before(today), current=today)
+    month = Month.parse(request.form.get("mes"))
+    if month is None or month.first > today:
+        flash(_("Elegí un mes que ya haya empezado."), "error")
+        return see_other(url_for("invoices.package"))
+    parameters = {"month": str(month)}
+    export_id = start_export(
+        db.session, current_organization_id(), PACKAGE, parameters, current_user
+    )
+    return see_other(url_for("exports.detail", export_id=export_id))
 
 
 @bp.post("/<int:invoice_id>/authorize")
 @role_required(*ISSUERS)
 def authorize(invoice_id: int) -> Response:
+    """The review's "Autorizar en ARCA": the draft as the review showed it, checked again."""
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
+    review = url_for("invoices.detail", invoice_id=invoice.id, _anchor="review")
+    if invoice.editable and request.form.get("reviewed") != review_token(invoice):
+        flash(_("El borrador cambió desde que lo revisaste: revisalo de nuevo."), "error")
+        return see_other(review)
     return authorize_saved(invoice)
 
 
@@ -408,7 +447,7 @@ def authorize_saved(invoice: Invoice) -> Response:
     problems = preflight_problems(db.session, invoice, get_arca())
     if problems:
         flash(_("ARCA lo rechazaría: corregí lo que marcamos antes de enviarlo."), "error")
-        return see_other(url_for("invoices.detail", invoice_id=invoice.id))
+        return see_other(url_for("invoices.detail", invoice_id=invoice.id, _anchor="review"))
     invoice_id = invoice.id
     queue_authorization(invoice_id)
     return see_other(url_for("invoices.detail", invoice_id=invoice_id))
@@ -461,14 +500,16 @@ def exchange_rate() -> Response:
 @bp.post("/bulk-authorize")
 @role_required(*ISSUERS)
 def bulk_authorize() -> Response:
-    """Selected drafts: those ARCA would refuse stay (listed), the rest go in batches."""
+    """Selected drafts: those ARCA would refuse stay, each listed on the bulk page with its
+    reasons; the rest go in batches."""
     organization_id = current_organization_id()
-    chosen = [int(i) for i in request.form.getlist("invoice_id") if i.isdigit()]
-    ready, refused = [], []
+    chosen = parse_ids(request.form.getlist("invoice_id"))
+    ready: list[int] = []
+    refused: list[dict[str, object]] = []
     for invoice_id in editable_ids(db.session, organization_id, chosen):
         invoice = get_invoice(db.session, organization_id, invoice_id)
-        if preflight_problems(db.session, invoice, get_arca()):
-            refused.append(invoice_id)
+        if problems := preflight_problems(db.session, invoice, get_arca()):
+            refused.append(skipped_draft(invoice, [problem.message for problem in problems]))
         else:
             ready.append(invoice_id)
     if refused:
@@ -480,11 +521,23 @@ def bulk_authorize() -> Response:
             ),
             "error",
         )
-    if not ready:
+    if not ready and not refused:
         flash(_("No hay borradores listos para autorizar en la selección."), "error")
         return see_other(url_for("invoices.index", status="draft"))
-    key = start_bulk(db.session, organization_id, ready)
+    key = start_bulk(db.session, organization_id, ready, refused)
     return see_other(url_for("invoices.bulk", key=key))
+
+
+def skipped_draft(invoice: Invoice, problems: list[str]) -> dict[str, object]:
+    """A draft the bulk authorization left out, as its page lists it."""
+    return {
+        "id": invoice.id,
+        "invoice_type": invoice.invoice_type,
+        "point_of_sale": invoice.point_of_sale_number,
+        "number": invoice.number,
+        "receiver": invoice.receiver_name,
+        "problems": problems,
+    }
 
 
 @bp.get("/bulk/<key>")
@@ -541,16 +594,16 @@ def form_data(invoice: Invoice) -> dict[str, object]:
         "service_to": invoice.service_to,
         "payment_due": invoice.payment_due,
         "currency": invoice.currency,
-        "currency_rate": f"{invoice.currency_rate.normalize():f}",
+        "currency_rate": input_number(invoice.currency_rate),
         "same_currency_payment": invoice.same_currency_payment,
         "prices_include_vat": invoice.prices_include_vat,
         "notes": invoice.notes or "",
         "lines": [
             {
                 "description": line.description,
-                "quantity": f"{line.quantity.normalize():f}",
-                "unit_price": f"{line.unit_price.normalize():f}",
-                "discount_percent": f"{line.discount_percent.normalize():f}",
+                "quantity": input_number(line.quantity),
+                "unit_price": input_number(line.unit_price),
+                "discount_percent": input_number(line.discount_percent),
                 "vat": line.vat,
             }
             for line in invoice.lines
@@ -560,9 +613,9 @@ def form_data(invoice: Invoice) -> dict[str, object]:
 
 
 def remove_line(form: InvoiceForm, index_text: str) -> None:
-    if not index_text.isdigit() or len(form.lines.entries) <= 1:
+    index = parse_int(index_text, 0, len(form.lines.entries) - 1)
+    if index is None or len(form.lines.entries) <= 1:
         return
-    index = int(index_text)
     entries = [entry for position, entry in enumerate(form.lines.entries) if position != index]
     form.lines.entries = entries
     form.lines.last_index = len(entries) - 1
@@ -579,17 +632,20 @@ def receiver_condition_of(draft: DraftInput) -> int:
 
 def move_up(form: InvoiceForm, index_text: str) -> None:
     """Swap a line with the one above it (the lines' order is the printed order)."""
-    if not index_text.isdigit() or not 0 < int(index_text) < len(form.lines.entries):
+    index = parse_int(index_text, 1, len(form.lines.entries) - 1)
+    if index is None:
         return
-    index = int(index_text)
     above, line = form.lines.entries[index - 1], form.lines.entries[index]
     for name in ("description", "quantity", "unit_price", "discount_percent", "vat"):
         first, second = above.form[name], line.form[name]
         first.data, second.data = second.data, first.data
         first.raw_data, second.raw_data = second.raw_data, first.raw_data
+        first.errors, second.errors = second.errors, first.errors
 
 
-def preview_letter(draft: DraftInput) -> str:
+def preview_letter(draft: DraftInput, invoice: Invoice | None = None) -> str:
+    if invoice is not None and invoice.associated_invoice_id is not None:
+        return invoice.letter  # a note is of its original's class, whoever the customer is
     organization = g.membership.organization
     issuer = IssuerCondition(organization.iva_condition)
     return letter_for(issuer, receiver_condition_of(draft), organization.a_with_legend)
@@ -612,12 +668,13 @@ def safe_totals(draft: DraftInput, letter: str) -> object:
 
 def render_editor(form: InvoiceForm, invoice: Invoice | None, status: int = 200) -> Response:
     draft = draft_input(form, arca_today(get_arca()))
-    letter = preview_letter(draft)
+    letter = preview_letter(draft, invoice)
     return render(
         "invoices/edit.html",
         status=status,
         form=form,
         invoice=invoice,
+        original=invoice.associated_invoice if invoice else None,
         letter=letter,
         letter_reason=letter_reason(draft, letter),
         currency=draft.currency,

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, DateField, EmailField, Field, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +11,7 @@ from arca.codes import ISSUER_CONDITION_LABELS
 from blueprints.organizations.models import Role
 from blueprints.organizations.services import OrganizationDetails, parse_cuit
 from core.errors import ValidationFailed
+from core.forms import AppForm
 
 
 def role_choices() -> list[SelectChoice]:
@@ -23,7 +23,7 @@ def role_choices() -> list[SelectChoice]:
     ]
 
 
-def valid_cuit(_form: FlaskForm, field: Field) -> None:
+def valid_cuit(_form: AppForm, field: Field) -> None:
     """Immediate feedback next to the field; the service checks again before saving."""
     if field.data:
         try:
@@ -65,7 +65,7 @@ class OrganizationFieldsMixin:
     address = StringField(_l("Domicilio comercial"), validators=[Optional(), Length(max=300)])
 
 
-class OrganizationForm(OrganizationFieldsMixin, FlaskForm):
+class OrganizationForm(OrganizationFieldsMixin, AppForm):
     a_with_legend = BooleanField(
         _l("ARCA me exige emitir «A con leyenda» (operación sujeta a retención)"),
         description=_l(
@@ -90,16 +90,16 @@ def email_field(required_message: LazyString) -> EmailField:
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(AppForm):
     email = email_field(_l("Escribí el email de la persona a invitar."))
     role = SelectField(_l("Rol"), choices=role_choices, default=Role.MEMBER.value)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(AppForm):
     role = SelectField(_l("Rol"), choices=role_choices)
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """Buttons that post nothing but the CSRF token."""
 
 

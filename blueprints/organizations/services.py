@@ -43,7 +43,7 @@ class OrganizationDetails:
 def parse_cuit(value: str) -> str:
     """The CUIT's 11 digits, or ValidationFailed saying exactly what is wrong with it."""
     digits = normalize_cuit(value)
-    if not digits.isdigit() or len(digits) != 11:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) != 11:
         raise ValidationFailed(_("El CUIT tiene que tener 11 dígitos."), field="cuit")
     if not is_valid_cuit(digits):
         raise ValidationFailed(

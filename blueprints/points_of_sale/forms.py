@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from blueprints.points_of_sale.models import PointOfSale
 from blueprints.points_of_sale.services import NUMBER_MAX, NUMBER_MIN, PointDetails
+from core.forms import AppForm
 
 
 class PointDetailsMixin:
@@ -22,7 +22,7 @@ class PointDetailsMixin:
     )
 
 
-class AddForm(PointDetailsMixin, FlaskForm):
+class AddForm(PointDetailsMixin, AppForm):
     number = IntegerField(
         _l("Número"),
         validators=[
@@ -34,11 +34,11 @@ class AddForm(PointDetailsMixin, FlaskForm):
     )
 
 
-class EditForm(PointDetailsMixin, FlaskForm):
+class EditForm(PointDetailsMixin, AppForm):
     pass
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """Buttons that post nothing but the CSRF token."""
 
 

@@ -45,4 +45,43 @@
     }
     button.classList.add("is-copied");
   });
+
+  // A form sent back with errors (a 422 page, or an htmx swap bringing them): the cursor goes
+  // to the first field marked invalid, so the person (and a screen reader) lands on the problem.
+  function focusFirstInvalid(root) {
+    var field = root.querySelector('[aria-invalid="true"]');
+    if (field && typeof field.focus === "function") field.focus();
+    return Boolean(field);
+  }
+
+  // Tables that become stacked cards on a phone (see app.css) show each cell's column name:
+  // it is copied from the table's head into the cell's data-label.
+  function labelCells(root) {
+    root.querySelectorAll("table.stack-on-phone, .invoice-editor table.lines").forEach(function (table) {
+      var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, index) {
+          if (names[index] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", names[index]);
+        });
+      });
+    });
+  }
+
+  labelCells(document);
+  focusFirstInvalid(document);
+
+  // afterSettle fires on each element the swap brought; only those are searched, so a poll or
+  // a live-totals swap never pulls the cursor away from where someone is typing.
+  var settledFor = null;
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.target;
+    if (!root || !root.isConnected || !root.querySelector) return;
+    labelCells(root.parentElement || root);
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr === settledFor) return;
+    var here = root.matches('[aria-invalid="true"]') ? root.parentElement : root;
+    if (focusFirstInvalid(here)) settledFor = xhr;
+  });
 })();

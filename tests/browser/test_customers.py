@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from flask import Flask
 from playwright.sync_api import Dialog, Page, expect
 
+from core.jobs import run_worker
 from tests.browser.conftest import Problems
 from tests.browser.test_auth_flow import expect_dashboard, sign_up
 
@@ -22,7 +25,9 @@ def create_customer(page: Page, name: str, number: str, condition: str, email: s
     page.get_by_role("button", name="Guardar cliente").click()
 
 
-def test_create_search_edit_inline_and_archive(page: Page, browser_problems: Problems) -> None:
+def test_create_search_edit_inline_and_archive(
+    page: Page, live_app: Flask, browser_problems: Problems
+) -> None:
     dialogs: list[str] = []
 
     def record(dialog: Dialog) -> None:
@@ -94,3 +99,19 @@ def test_create_search_edit_inline_and_archive(page: Page, browser_problems: Pro
     expect(page.get_by_role("heading", level=1)).to_contain_text(XSS)
     assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
+
+    # The export takes the search as it is in the box, and is built by a job.
+    page.goto("/customers/")
+    page.get_by_label("Buscar").press_sequentially("ferre", delay=40)
+    expect(page.locator("#customer-rows tr.customer-row")).to_have_count(1)
+    page.get_by_role("button", name="Exportar CSV").click()
+    expect(page).to_have_url(re.compile(r"/exports/\d+$"))
+    expect(page.locator("#export-progress")).to_be_visible()
+    with live_app.app_context():
+        run_worker(burst=True)
+    with page.expect_download() as download:
+        page.locator("#export-download").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("tipo_documento;tipo_documento_nombre;numero_documento;")
+    assert "80;CUIT;30712345671;Ferretería Sur SRL;1;IVA Responsable Inscripto" in text
+    assert "Kiosco" not in text and XSS not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask
 from playwright.sync_api import Page, expect
@@ -69,3 +70,30 @@ def test_factura_b_with_two_rates_gets_its_cae(page: Page, live_app: Flask) -> N
     expect(status).to_contain_text(re.compile(r"CAE \d{14}, vence el \d{2}/\d{2}/\d{4}"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Factura B 00001-00000001")
     expect(page.locator("#invoice-total")).to_contain_text("20.730,00")
+
+    # The list finds it by number; its CSV and the month's package are built by a job whose
+    # page polls until the download is there.
+    page.goto("/invoices/")
+    page.get_by_label("Buscar").press_sequentially("00001-00000001", delay=20)
+    expect(page).to_have_url(re.compile(r"q=00001-00000001"))
+    expect(page.locator("#invoices tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Exportar CSV").click()
+    expect(page.locator("#export-progress")).to_be_visible()
+    with live_app.app_context():
+        run_worker(burst=True)
+    with page.expect_download() as csv_download:
+        page.locator("#export-download").click()
+    text = Path(csv_download.value.path()).read_text(encoding="utf-8-sig")
+    assert text.startswith("fecha;tipo;codigo_tipo;") and ";Factura B;6;00001;00000001;" in text
+
+    page.goto("/invoices/")
+    page.get_by_role("link", name="Paquete del mes para el contador").click()
+    month = page.get_by_label("Mes")
+    month.fill(month.get_attribute("max") or "")  # this month, ARCA's; it defaults to the last
+    page.get_by_role("button", name="Preparar el paquete").click()
+    expect(page.locator("#export-progress")).to_be_visible()
+    with live_app.app_context():
+        run_worker(burst=True)
+    with page.expect_download() as zip_download:
+        page.locator("#export-download").click()
+    assert zip_download.value.suggested_filename.startswith("talonario-")

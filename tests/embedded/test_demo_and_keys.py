@@ -244,8 +244,10 @@ def trigger_sql() -> list[tuple[str, str]]:
     )
     triggers = [(str(name), str(sql)) for name, sql in rows]
     db.session.rollback()
-    # 11 keep authorized invoices immutable (0004), 2 keep the daily totals (0005).
-    assert len(triggers) == 13
+    # 11 keep authorized invoices immutable (0004), 2 keep the daily totals (0005), 4 keep a
+    # note's original and its type code (0007).
+    assert len(triggers) == 17
+    assert sum(name.startswith("invoices_note_has_original_") for name, _ in triggers) == 2
     return triggers
 
 
@@ -342,7 +344,11 @@ def test_the_accountant_package_of_the_demo_month(started: Flask, tmp_path: Path
             expected[invoice.currency] = expected.get(invoice.currency, Decimal(0)) + invoice.total
         names = {pdf_file_name(invoice) for invoice in invoices}
     assert len(invoices) == 201  # 200 invoices and the credit note
-    response = client.get(f"/invoices/package?mes={today:%Y-%m}")
+    # Without Redis the package's job runs inline: its page offers the file at once.
+    token = csrf_token(client, "/invoices/package")
+    queued = client.post("/invoices/package", data={"csrf_token": token, "mes": f"{today:%Y-%m}"})
+    assert queued.status_code == 303, queued.get_data(as_text=True)
+    response = client.get(queued.headers["Location"] + "/download")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     pdfs = {

@@ -59,6 +59,14 @@ BAD_KINDS = [
 ]
 
 
+# Japanese names in Shift-JIS: every byte decodes as Windows-1252, into garbage like "ŽR“c".
+SHIFT_JIS_FILE = (
+    "tipo_documento;numero_documento;razon_social;condicion_iva\n"
+    "80;20111111112;株式会社山田;1\n"
+    "96;30111222;田中太郎;5\n"
+).encode("shift_jis")
+
+
 def build_file(rows: int, suffix: str = "") -> tuple[bytes, set[int]]:
     """`rows` data rows, BAD_ROWS of them bad (one problem each), as Excel writes it: cp1252,
     `;`. Returns the file and the spreadsheet row numbers of the bad rows."""
@@ -192,6 +200,7 @@ def test_a_small_file_imports_at_once_and_confirming_twice_is_refused(
         (b"\x00\x01\x02binario", "no es un CSV de texto"),
         (b"PK\x03\x04planilla", "Es una planilla de Excel"),
         (b"nombre;email\nAna;ana@example.com\n", "Faltan las columnas"),
+        (SHIFT_JIS_FILE, "ni en la codificación de Excel"),
     ],
 )
 def test_an_unusable_file_is_refused_and_nothing_is_kept(

@@ -42,6 +42,7 @@ from core.crypto import get_keyring
 from core.db import db
 from core.errors import Conflict
 from core.jobs import run_worker
+from tests.exports import exported
 from tests.factories import add_member, make_organization, make_user
 from tests.pdf_tools import decode_qr, pdf_text, words
 from tests.web import csrf_token, login, text_of
@@ -276,7 +277,16 @@ def test_the_editor_saves_previews_and_authorizes_through_a_worker(
     assert "3.630,00" in text_of(totals) and "630,00" in text_of(totals)
     saved = client.post("/invoices/new", data={**form, "then": "authorize"})
     assert saved.status_code == 303
-    detail_url = saved.headers["Location"]
+    # "Revisar y autorizar" reviews: nothing goes to ARCA until the review's button is pressed.
+    detail_url = saved.headers["Location"].removesuffix("#review")
+    review = client.get(detail_url).get_data(as_text=True)
+    assert "Todo en orden" in review and 'hx-trigger="every 1s"' not in review
+    reviewed = re.search(r'name="reviewed" value="([^"]+)"', review)
+    assert reviewed, review
+    sent = client.post(
+        f"{detail_url}/authorize", data={"csrf_token": token, "reviewed": reviewed.group(1)}
+    )
+    assert sent.status_code == 303
     queued = client.get(f"{detail_url}/status", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 1s"' in queued.get_data(as_text=True)
     with app.app_context():
@@ -450,10 +460,11 @@ def test_the_list_filters_pages_totals_and_exports(
     assert second.count('id="invoice-row-') == 8
     authorized = text_of(client.get("/invoices/?status=authorized&tipo=1"))
     assert "1 comprobante" in authorized and "Factura A" in authorized
-    export = client.get("/invoices/export.csv?status=authorized", buffered=True)
+    export = exported(app, client, "/invoices/export", {"status": "authorized"}, "/invoices/")
     lines = export.get_data(as_text=True).lstrip("\ufeff").strip().splitlines()
-    assert lines[0].startswith("fecha;tipo;punto_de_venta;numero;estado;cliente")
+    assert lines[0].startswith("fecha;tipo;codigo_tipo;punto_de_venta;numero;estado;cliente")
     assert len(lines) == 4 and any(f"{a_total:f}".replace(".", ",") in line for line in lines)
+    assert any(f"-{a_total:f}".replace(".", ",") in line for line in lines)  # the credit note
 
 
 def test_bulk_authorizing_1000_drafts_goes_in_batches(

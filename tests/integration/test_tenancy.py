@@ -22,6 +22,7 @@ from blueprints.certificates.services import generate_request
 from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
+from blueprints.exports.models import Export, ExportStatus
 from blueprints.invoices.bulk import BulkProgress, save_progress
 from blueprints.invoices.services import DraftInput, save_draft
 from blueprints.invoices.totals import Line
@@ -47,6 +48,7 @@ class Tenant:
     import_id: int
     invoice_id: int
     key: str
+    export_id: int
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
@@ -59,6 +61,7 @@ ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "import_id": lambda t: t.import_id,
     "invoice_id": lambda t: t.invoice_id,
     "key": lambda t: t.key,
+    "export_id": lambda t: t.export_id,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -117,6 +120,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 customer_import(own),
                 invoice(own),
                 bulk_key(own),
+                export(own),
             ),
             Tenant(
                 other.id,
@@ -129,6 +133,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 customer_import(other),
                 invoice(other),
                 bulk_key(other),
+                export(other),
             ),
         )
 
@@ -170,6 +175,24 @@ def bulk_key(organization: Organization) -> str:
     key = f"tenancy-{organization.id}"
     save_progress(key, BulkProgress(organization.id, total=0, finished=True))
     return key
+
+
+def export(organization: Organization) -> int:
+    """A built export (its file downloadable)."""
+    record = Export(
+        organization_id=organization.id,
+        kind="invoices_csv",
+        parameters={},
+        status=ExportStatus.DONE,
+        filename="comprobantes.csv",
+        mimetype="text/csv",
+        content=organization.legal_name.encode(),
+        size=len(organization.legal_name),
+        expires_at=utcnow() + dt.timedelta(days=1),
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record.id
 
 
 def url_for_tenant(app: Flask, endpoint: str, tenant: Tenant) -> str:

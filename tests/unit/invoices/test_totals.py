@@ -20,6 +20,7 @@ from blueprints.invoices.totals import (
     compute_totals,
     line_amount,
     line_problems,
+    saving_problems,
 )
 
 ZERO = D("0.00")
@@ -195,9 +196,8 @@ def test_rates_without_a_base_are_left_out() -> None:
 @pytest.mark.parametrize(
     ("line", "fragment"),
     [
-        (Line("x", D(-1), D(1)), "quantity"),
         (Line("x", D("NaN"), D(1)), "quantity"),
-        (Line("x", D(1), D("-0.01")), "unit price"),
+        (Line("x", D(1), D("NaN")), "unit price"),
         (Line("x", D(1), D(1), D("-1")), "discount"),
         (Line("x", D(1), D(1), D("100.01")), "discount"),
         (Line("x", D(1), D(1), vat=7), "VAT"),
@@ -225,11 +225,11 @@ def test_invalid_other_taxes_raise(tax: OtherTax, fragment: str) -> None:
 
 
 def test_line_problems_in_spanish_by_field() -> None:
-    line = Line("  ", D(0), D(-1), D(101), vat=7)
+    line = Line("  ", D(0), D("NaN"), D(101), vat=7)
     assert line_problems(line, 2) == [
         Problem("lines-2-description", "Línea 3: escribí una descripción."),
-        Problem("lines-2-quantity", "Línea 3: la cantidad tiene que ser mayor que 0."),
-        Problem("lines-2-unit_price", "Línea 3: el precio no puede ser negativo."),
+        Problem("lines-2-quantity", "Línea 3: la cantidad no puede ser 0."),
+        Problem("lines-2-unit_price", "Línea 3: escribí el precio."),
         Problem("lines-2-discount_percent", "Línea 3: el descuento va de 0 a 100 %."),
         Problem("lines-2-vat", "Línea 3: elegí una alícuota de IVA válida, exento o no gravado."),
     ]
@@ -242,6 +242,8 @@ def test_line_problems_in_spanish_by_field() -> None:
         Line("Regalo", D(1), D(0), D(100), vat="exempt"),
         Line("Trámite", D(1), D(5), vat="untaxed"),
         Line("Leche", D(2), D(1), vat=3),
+        Line("Devolución", D(-1), D(1)),
+        Line("Descuento", D(1), D("-150.50")),
     ],
 )
 def test_good_lines_have_no_problems(line: Line) -> None:
@@ -328,3 +330,86 @@ def test_random_line_sets_keep_arcas_identities(seed: int) -> None:
             assert before_taxes == subtotal
         else:
             assert before_taxes - totals.vat_total == subtotal
+
+
+# --- negative lines: a return or a discount on a voucher that stays positive -----------------
+
+
+def test_a_return_line_is_computed_exactly_and_may_be_saved() -> None:
+    lines = [
+        Line("Café", D(3), D("1000.00")),
+        Line("Devolución café", D(-1), D("1000.00")),
+        Line("Libro", D(1), D("500.00"), vat=4),
+    ]
+    totals = compute_totals(lines, "A", False)
+    assert [amount.total for amount in totals.lines] == [D("3630.00"), D("-1210.00"), D("552.50")]
+    assert totals.vat == (
+        VatAmount(4, D("500.00"), D("52.50")),
+        VatAmount(5, D("2000.00"), D("420.00")),
+    )
+    assert (totals.net, totals.vat_total, totals.total) == (D("2500.00"), D("472.50"), D("2972.50"))
+    assert saving_problems(lines, totals) == []
+
+
+def test_a_discount_line_with_a_negative_price_in_class_b_with_vat_inside() -> None:
+    lines = [Line("Alfajores", D(12), D("1210.00")), Line("Descuento", D(1), D("-1210.00"))]
+    totals = compute_totals(lines, "B", True)
+    assert totals.total == D("13310.00")
+    assert totals.vat == (VatAmount(5, D("11000.00"), D("2310.00")),)
+    assert totals.lines[1] == LineAmount(D("-1000.00"), D("-210.00"), D("-1210.00"))
+    assert saving_problems(lines, totals) == []
+
+
+def test_negative_amounts_round_half_even_like_positive_ones() -> None:
+    assert line_amount(Line("x", D(-1), D("0.125"))) == D("-0.12")
+    assert line_amount(Line("x", D(1), D("-0.135"))) == D("-0.14")
+    assert line_amount(Line("x", D("-0.5"), D("0.25"), D(0))) == D("-0.12")
+
+
+def test_a_return_larger_than_the_sale_is_a_credit_note() -> None:
+    lines = [Line("Café", D(1), D("100.00")), Line("Devolución", D(-2), D("100.00"))]
+    totals = compute_totals(lines, "C", False)
+    assert totals.total == D("-100.00")
+    assert saving_problems(lines, totals) == [
+        Problem(
+            "totals",
+            "El total tiene que ser mayor que cero; para devolver, emití una nota de crédito.",
+        )
+    ]
+    even = [Line("Café", D(1), D("100.00")), Line("Devolución", D(-1), D("100.00"))]
+    assert saving_problems(even, compute_totals(even, "B", False))[0].field == "totals"
+
+
+def test_a_discount_larger_than_its_rate_is_refused_even_with_a_positive_total() -> None:
+    lines = [
+        Line("Café", D(1), D("1000.00")),
+        Line("Descuento libro", D(1), D("-100.00"), vat=4),
+        Line("Trámite", D(1), D("50.00"), vat="exempt"),
+        Line("Descuento trámite", D(1), D("-60.00"), vat="exempt"),
+    ]
+    totals = compute_totals(lines, "A", False)
+    assert totals.total > 0 and totals.vat[0] == VatAmount(4, D("-100.00"), D("-10.50"))
+    assert [problem.message for problem in saving_problems(lines, totals)] == [
+        "Los descuentos con IVA 10,5 % superan a las líneas con esa alícuota.",
+        "Los descuentos exentos o no gravados superan a las líneas de ese tipo.",
+    ]
+    # Class C discriminates no VAT: only the total counts.
+    assert saving_problems(lines[:2], compute_totals(lines[:2], "C", False)) == []
+
+
+def test_minus_on_both_quantity_and_price_is_refused() -> None:
+    lines = [Line("Café", D(2), D("100.00")), Line("Raro", D(-1), D("-10.00"))]
+    assert saving_problems(lines, compute_totals(lines, "C", False)) == [
+        Problem(
+            "lines-1-unit_price",
+            "Línea 2: poné el signo menos en la cantidad o en el precio, no en los dos.",
+        )
+    ]
+
+
+def test_amounts_of_13_digits_cannot_be_kept() -> None:
+    lines = [Line("Campo", D(1000), D("99999999999.9999"))]
+    problems = saving_problems(lines, compute_totals(lines, "B", False))
+    assert [problem.field for problem in problems] == ["lines-0-unit_price", "totals"]
+    fine = [Line("Campo", D(1), D("999999999.99"))]
+    assert saving_problems(fine, compute_totals(fine, "B", False)) == []
