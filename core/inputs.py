@@ -48,10 +48,29 @@ def has_unsafe_characters(text: str) -> bool:
     return UNSAFE_CHARACTERS.search(text) is not None
 
 
+def up_to(maximum: int) -> str:
+    """A regex matching exactly the numbers 1..maximum written without leading zeros.
+
+    Routing needs the bound in the pattern itself: a converter that refuses a matched value
+    lets the router try the path's other methods, and `PATCH /x/2147483648` would answer 405
+    where `GET` answers 404."""
+    digits = str(maximum)
+    shorter = f"[1-9][0-9]{{0,{len(digits) - 2}}}" if len(digits) > 1 else ""
+    same_length = []
+    for position, digit in enumerate(digits):
+        head, rest = digits[:position], len(digits) - position - 1
+        low = "1" if position == 0 else "0"
+        if position == len(digits) - 1:
+            same_length.append(f"{head}[{low}-{digit}]")
+        elif int(digit) > int(low):
+            same_length.append(f"{head}[{low}-{int(digit) - 1}][0-9]{{{rest}}}")
+    return "|".join(filter(None, (shorter, *same_length)))
+
+
 class IdConverter(IntegerConverter):
     """`<int:…>` in every route: only ids the columns can hold match; anything else is a 404."""
 
-    regex = r"[0-9]{1,10}"
+    regex = f"(?:{up_to(MAX_ID)})"
 
     def __init__(self, map: Map, *args: object, **kwargs: object) -> None:
         super().__init__(map, min=1, max=MAX_ID)

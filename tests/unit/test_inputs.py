@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
 
-from core.inputs import MAX_ID, IdConverter, has_unsafe_characters, parse_id, parse_ids, parse_int
+from core.inputs import (
+    MAX_ID,
+    IdConverter,
+    has_unsafe_characters,
+    parse_id,
+    parse_ids,
+    parse_int,
+    up_to,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +61,22 @@ def test_unsafe_characters() -> None:
     assert not has_unsafe_characters("Ñandú\t«SA»\r\n€ 日本")
     for text in ("a\x00b", "\x01", "\x1b", "\x7f", "\x85", "\ufffe"):
         assert has_unsafe_characters(text), repr(text)
+
+
+@pytest.mark.parametrize("maximum", [1, 9, 10, 17, 100, 2024, 99_999])
+def test_up_to_matches_exactly_one_to_maximum(maximum: int) -> None:
+    pattern = re.compile(up_to(maximum))
+    for value in range(0, maximum * 2 + 20):
+        assert bool(pattern.fullmatch(str(value))) == (1 <= value <= maximum), value
+    assert not pattern.fullmatch("0" + str(maximum))
+
+
+def test_an_id_beyond_the_column_is_404_for_every_method_not_405() -> None:
+    urls = Map(
+        [Rule("/x/<int:item>", methods=["GET"]), Rule("/x/<int:item>", methods=["PATCH"])],
+        converters={"int": IdConverter},
+    ).bind("example.com")
+    assert urls.match(f"/x/{MAX_ID}", method="PATCH")[1] == {"item": MAX_ID}
+    for method in ("GET", "PATCH"):
+        with pytest.raises(NotFound):
+            urls.match(f"/x/{MAX_ID + 1}", method=method)
