@@ -6,10 +6,12 @@ import os
 from typing import Any
 
 from flask import Flask
+from flask_openapi3 import OpenAPI
 from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.account.views import bp as account_bp
+from blueprints.api import init_api, openapi_options
 from blueprints.arca.cli import arca_cli, sandbox_cli
 from blueprints.arca.views import bp as arca_bp
 from blueprints.auth.views import bp as auth_bp
@@ -55,7 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "TALONARIO_INSTANCE_PATH"
     )
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = OpenAPI(
+        __name__, instance_path=instance_path, instance_relative_config=True, **openapi_options()
+    )
     load_config(app, test_config)
     db.init_app(app)
     migrate.init_app(app, db)
@@ -69,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_web(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    init_api(app)
     app.cli.add_command(sandbox_cli)
     app.cli.add_command(arca_cli)
     app.cli.add_command(keys_cli)

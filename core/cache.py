@@ -19,8 +19,10 @@ class Cache(Protocol):
 
     def get(self, key: str) -> bytes | None: ...
     def set(self, key: str, value: bytes, ttl: int) -> None: ...
+    def add(self, key: str, value: bytes, ttl: int) -> bool: ...
     def delete(self, key: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int: ...
+    def take(self, key: str) -> int: ...
     def ttl(self, key: str) -> int: ...
     def ping(self) -> bool: ...
 
@@ -41,6 +43,10 @@ class RedisCache:
     def set(self, key: str, value: bytes, ttl: int) -> None:
         self.client.set(self._key(key), value, ex=ttl)
 
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        """Set `key` only if it is absent (SET NX): True for the one caller that set it."""
+        return bool(self.client.set(self._key(key), value, ex=ttl, nx=True))
+
     def delete(self, key: str) -> None:
         self.client.delete(self._key(key))
 
@@ -51,6 +57,10 @@ class RedisCache:
         pipe.expire(self._key(key), ttl, nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+    def take(self, key: str) -> int:
+        """A counter's value, deleting it in the same step (0 if absent)."""
+        return int(self.client.getdel(self._key(key)) or 0)
 
     def ttl(self, key: str) -> int:
         return max(int(self.client.ttl(self._key(key))), 0)
@@ -85,6 +95,13 @@ class MemoryCache:
         with self._lock:
             self._items[self.prefix + key] = (value, time.monotonic() + ttl)
 
+    def add(self, key: str, value: bytes, ttl: int) -> bool:
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._items[self.prefix + key] = (value, time.monotonic() + ttl)
+            return True
+
     def delete(self, key: str) -> None:
         with self._lock:
             self._items.pop(self.prefix + key, None)
@@ -96,6 +113,12 @@ class MemoryCache:
             expires = item[1] if item else time.monotonic() + ttl
             self._items[self.prefix + key] = (str(count).encode(), expires)
             return count
+
+    def take(self, key: str) -> int:
+        with self._lock:
+            item = self._live(key)
+            self._items.pop(self.prefix + key, None)
+            return int(item[0]) if item else 0
 
     def ttl(self, key: str) -> int:
         with self._lock:

@@ -30,12 +30,21 @@ def select_locale() -> str:
     """The user's choice, else the anonymous visitor's choice, else Spanish.
 
     The browser's Accept-Language is deliberately not consulted: the product speaks es-AR to
-    everyone until they pick English, so a shop's staff all see the same screens.
+    everyone until they pick English, so a shop's staff all see the same screens. The API
+    (no user, no session) speaks the client's Accept-Language.
     """
+    path = request.path if request else ""
+    if (path == "/api" or path.startswith("/api/")) and not path.startswith("/api/docs"):
+        return api_locale()
     if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
         return str(current_user.locale)
     chosen = session.get("locale") if request else None
     return chosen if chosen in LANGUAGES else DEFAULT_LOCALE
+
+
+def api_locale() -> str:
+    """An API client's Accept-Language when it names a language the app speaks, else Spanish."""
+    return request.accept_languages.best_match(tuple(LANGUAGES)) or DEFAULT_LOCALE
 
 
 def format_money(value: Decimal | int | None, currency_symbol: str = "$") -> str:

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, exists, func, select, tuple_
@@ -39,6 +39,9 @@ from core.db import DbSession, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inputs import MAX_ID, has_unsafe_characters
 
+if TYPE_CHECKING:
+    from blueprints.api.models import ApiKey
+
 PAGE_SIZE = 50
 TRIGRAM = 3  # pg_trgm answers LIKE '%term%' from the index once the term has 3 characters
 # The document types most customers have, first in the picker; the rest follow by code.
@@ -46,6 +49,8 @@ COMMON_DOC_TYPES = (80, 96, 86, 87, 94, 99)
 
 Sort = Literal["name", "document", "newest"]
 StatusFilter = Literal["active", "archived", "all"]
+# Who changes a customer: a member on the pages, an API key, nobody on the command line.
+Actor: TypeAlias = "User | ApiKey | None"
 SORTS: tuple[Sort, ...] = ("name", "document", "newest")
 STATUSES: tuple[StatusFilter, ...] = ("active", "archived", "all")
 
@@ -123,7 +128,7 @@ def get_customer(session: DbSession, organization_id: int, customer_id: int) -> 
 
 
 def create_customer(
-    session: DbSession, organization_id: int, fields: CustomerFields, actor: User | None
+    session: DbSession, organization_id: int, fields: CustomerFields, actor: Actor
 ) -> Customer:
     """Validate and store a new customer. Raises `CustomerInvalid` or `DuplicateDocument`."""
     data = validate_customer(fields)
@@ -135,7 +140,7 @@ def create_customer(
 
 
 def update_customer(
-    session: DbSession, customer: Customer, fields: CustomerFields, actor: User | None
+    session: DbSession, customer: Customer, fields: CustomerFields, actor: Actor
 ) -> Customer:
     """Validate and save changes. Raises `CustomerInvalid` or `DuplicateDocument`."""
     data = validate_customer(fields)
@@ -171,9 +176,7 @@ def display_document(doc_type: int, number: str) -> str:
     return number
 
 
-def set_archived(
-    session: DbSession, customer: Customer, archived: bool, actor: User | None
-) -> Customer:
+def set_archived(session: DbSession, customer: Customer, archived: bool, actor: Actor) -> Customer:
     """Archive (hidden from pickers and the default list, kept with its invoices) or restore."""
     if customer.archived == archived:
         return customer
@@ -189,7 +192,7 @@ def customer_in_use(session: DbSession, customer_id: int) -> bool:
     return any(check(session, customer_id) for check in IN_USE_CHECKS)
 
 
-def delete_customer(session: DbSession, customer: Customer, actor: User | None) -> None:
+def delete_customer(session: DbSession, customer: Customer, actor: Actor) -> None:
     """Delete for good; refused (`Conflict`) once the customer has invoices: archive instead."""
     if customer_in_use(session, customer.id):
         raise Conflict(
@@ -258,6 +261,14 @@ def search_customers(
     rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
     next_cursor = encode_cursor(query.sort, rows[limit - 1]) if len(rows) > limit else None
     return CustomerPage(rows[:limit], next_cursor)
+
+
+def check_cursor(query: CustomerQuery) -> None:
+    """Raises `ValidationFailed` on "cursor" when `query.after` is not a cursor of this list in
+    its order. The page restarts from the top instead; an API client is told (see
+    `search_customers`)."""
+    if query.after and decode_cursor(query.sort, query.after) is None:
+        raise ValidationFailed(_("El cursor no es válido: usá el next_cursor recibido."), "cursor")
 
 
 def filtered(organization_id: int, query: CustomerQuery) -> Select[Customer]:
@@ -360,7 +371,7 @@ def _refuse_duplicate(
 
 
 def _commit(
-    session: DbSession, customer: Customer, data: CustomerData, actor: User | None, action: str
+    session: DbSession, customer: Customer, data: CustomerData, actor: Actor, action: str
 ) -> Customer:
     try:
         session.flush()
@@ -377,7 +388,7 @@ def _commit(
     return customer
 
 
-def _audit(session: DbSession, customer: Customer, actor: User | None, action: str) -> None:
+def _audit(session: DbSession, customer: Customer, actor: Actor, action: str) -> None:
     record_event(
         session,
         customer.organization_id,

@@ -21,10 +21,11 @@ from blueprints.certificates.connection import arca_client
 from blueprints.invoices.authorization import authorize_batch, sequence_of
 from blueprints.invoices.locks import Sequence as NumberingSequence
 from blueprints.invoices.models import EDITABLE, Invoice
+from blueprints.invoices.preflight_adapter import preflight_problems
 from core.arca import ArcaGateway, get_arca
 from core.cache import get_cache
 from core.db import DbSession, db
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.jobs import enqueue
 
 T = TypeVar("T")
@@ -49,6 +50,43 @@ class BulkProgress:
     @property
     def percent(self) -> int:
         return 100 if not self.total else round(100 * self.done / self.total)
+
+
+class NothingToAuthorize(ValidationFailed):
+    """None of the chosen invoices is a draft of the organization."""
+
+
+def start_bulk_authorization(
+    session: DbSession, organization_id: int, chosen: list[int], gateway: ArcaGateway
+) -> tuple[str, BulkProgress]:
+    """The organization's drafts among `chosen`, preflighted: those ARCA would refuse are left
+    out (listed with their reasons in the progress), the rest queued (`start_bulk`). Returns
+    the job's key and its first progress. Raises `NothingToAuthorize` when no draft is among
+    `chosen` (nothing is started)."""
+    ready: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for invoice_id in editable_ids(session, organization_id, chosen):
+        invoice = session.get_one(Invoice, invoice_id)
+        if problems := preflight_problems(session, invoice, gateway):
+            refused.append(skipped_draft(invoice, [problem.message for problem in problems]))
+        else:
+            ready.append(invoice_id)
+    if not ready and not refused:
+        raise NothingToAuthorize(_("No hay borradores listos para autorizar en la selección."))
+    key = start_bulk(session, organization_id, ready, refused)
+    return key, load_progress(key, organization_id)
+
+
+def skipped_draft(invoice: Invoice, problems: list[str]) -> dict[str, Any]:
+    """A draft the bulk authorization left out, as its page lists it."""
+    return {
+        "id": invoice.id,
+        "invoice_type": invoice.invoice_type,
+        "point_of_sale": invoice.point_of_sale_number,
+        "number": invoice.number,
+        "receiver": invoice.receiver_name,
+        "problems": problems,
+    }
 
 
 def start_bulk(

@@ -7,6 +7,10 @@ reported on its field (a line's on that line's field), never turned into 0. A bl
 dropped, unchecked. Rules about the lines together (a return larger than the sale, amounts
 too large for ARCA) are the service's (`totals.saving_problems`).
 
+The checks on values (`line_value_problems`, `currency_rate_problem`…) are the form's and the
+API's: the API reads its numbers from JSON instead of text, then `draft_value_problems` applies
+the same rules and names problems as the form's fields.
+
 `draft_input` and `parsed_lines` never raise: the live totals and the editor's preview read
 the form as it is, and an unreadable number becomes NaN, which `compute_totals` refuses (the
 totals then show nothing).
@@ -15,6 +19,7 @@ totals then show nothing).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,7 +44,7 @@ from wtforms.validators import Optional
 
 from arca.codes import VAT_RATES
 from blueprints.invoices.services import DraftInput
-from blueprints.invoices.totals import Line, VatTreatment
+from blueprints.invoices.totals import Line, Problem, VatTreatment
 from core.forms import AppForm
 from core.inputs import parse_id
 from core.numbers import NumberNotUnderstood, format_decimal_input, parse_decimal_input
@@ -48,6 +53,8 @@ MAX_LINES = 200
 MAX_DESCRIPTION = 300  # InvoiceLine.description is String(300)
 MAX_NOTES = 1000  # printed on the voucher: a paragraph, not a document
 UNREADABLE = Decimal("NaN")
+# The currencies the editor offers (MonId): pesos, and the two a small business meets.
+CURRENCIES = {"PES": "Pesos", "DOL": "Dólar estadounidense", "060": "Euro"}
 
 
 @dataclass(frozen=True)
@@ -122,21 +129,16 @@ class LineForm(Form):
         if is_blank(self):
             return True
         super().validate(extra_validators)
-        if len((self.description.data or "").strip()) > MAX_DESCRIPTION:
-            self.description.errors.append(
-                _("La descripción admite hasta %(max)s caracteres.", max=MAX_DESCRIPTION)
-            )
-        quantity = read_number(self.quantity, QUANTITY)
-        if quantity is None and not self.quantity.errors:
-            self.quantity.errors.append(_("Escribí la cantidad."))
-        elif quantity == 0:
-            self.quantity.errors.append(_("La cantidad no puede ser 0."))
-        read_number(self.unit_price, UNIT_PRICE)
-        discount = read_number(self.discount_percent, DISCOUNT)
-        if discount is not None and not 0 <= discount <= 100 and not self.discount_percent.errors:
-            self.discount_percent.errors.append(str(DISCOUNT.too_large))
-        if not offered(self.vat):
-            self.vat.errors.append(_("Elegí una alícuota de IVA de la lista."))
+        problems = line_value_problems(
+            self.description.data or "",
+            read_number(self.quantity),
+            read_number(self.unit_price),
+            read_number(self.discount_percent),
+            self.vat.data or "",
+        )
+        for name, message in problems.items():
+            if not self[name].errors:  # a number that could not be read says so already
+                self[name].errors.append(message)
         return not self.errors
 
 
@@ -192,28 +194,19 @@ class InvoiceForm(AppForm):
             self.point_of_sale_id.errors.append(_("Elegí un punto de venta."))
         if not offered(self.concept):
             self.concept.errors.append(_("Elegí qué facturás: productos, servicios o ambos."))
-        if not offered(self.currency):
-            self.currency.errors.append(_("Elegí una moneda de la lista."))
+        if problem := currency_problem(self.currency.data or ""):
+            self.currency.errors.append(problem)
         elif self.currency.data != "PES":  # in pesos the rate is 1, whatever the field says
-            rate = read_number(self.currency_rate, CURRENCY_RATE)
-            if not self.currency_rate.errors and (rate is None or rate <= 0):
-                self.currency_rate.errors.append(_("La cotización tiene que ser mayor que 0."))
-        if len(self.notes.data or "") > MAX_NOTES:
-            self.notes.errors.append(
-                _("Las observaciones admiten hasta %(max)s caracteres.", max=MAX_NOTES)
-            )
+            rate = read_number(self.currency_rate)
+            if not self.currency_rate.errors and (problem := currency_rate_problem(rate)):
+                self.currency_rate.errors.append(problem)
+        if problem := notes_problem(self.notes.data):
+            self.notes.errors.append(problem)
         customer = (self.customer_id.data or "").strip()
         if customer and parse_id(customer) is None:
             self.form_errors.append(_("Volvé a elegir el cliente de la lista."))
-        if self.lines.posted > MAX_LINES:
-            self.form_errors.append(
-                _(
-                    "Un comprobante lleva hasta %(max)s líneas y este tiene %(count)s: "
-                    "quitá las que sobran o hacé otro comprobante.",
-                    max=MAX_LINES,
-                    count=self.lines.posted,
-                )
-            )
+        if problem := line_count_problem(self.lines.posted):
+            self.form_errors.append(problem)
         return not self.errors
 
 
@@ -222,19 +215,112 @@ def offered(field: SelectField) -> bool:
     return any(choice.value == field.data for choice in field.choices or ())
 
 
-def read_number(field: Field, column: Column) -> Decimal | None:
-    """The field's number, or None when blank; a reason added to the field's errors when it
-    cannot be read or stored as typed (then None too)."""
+def read_number(field: Field) -> Decimal | None:
+    """The field's number, or None when blank; when it cannot be read, the reason is added to
+    the field's errors (and None returned too)."""
     try:
-        value = parse_decimal_input(field.data)
+        return parse_decimal_input(field.data)
     except NumberNotUnderstood as error:
         field.errors.append(error.message)
         return None
-    problem = column.check(value) if value is not None else None
-    if problem is not None:
-        field.errors.append(problem)
-        return None
-    return value
+
+
+# --- the checks on values, shared by the editor's form and the API ---------------------------
+
+
+def line_value_problems(
+    description: str,
+    quantity: Decimal | None,
+    unit_price: Decimal | None,
+    discount_percent: Decimal | None,
+    vat: str,
+) -> dict[str, str]:
+    """What the editor refuses in one line's values (numbers already read; None = blank), by
+    field name; {} when the line can be saved."""
+    problems: dict[str, str] = {}
+    if len(description.strip()) > MAX_DESCRIPTION:
+        problems["description"] = _(
+            "La descripción admite hasta %(max)s caracteres.", max=MAX_DESCRIPTION
+        )
+    if quantity is None:
+        problems["quantity"] = _("Escribí la cantidad.")
+    elif problem := QUANTITY.check(quantity) or (
+        _("La cantidad no puede ser 0.") if quantity == 0 else None
+    ):
+        problems["quantity"] = problem
+    if unit_price is not None and (problem := UNIT_PRICE.check(unit_price)):
+        problems["unit_price"] = problem
+    if discount_percent is not None and (
+        problem := DISCOUNT.check(discount_percent)
+        or (None if 0 <= discount_percent <= 100 else str(DISCOUNT.too_large))
+    ):
+        problems["discount_percent"] = problem
+    if vat not in {choice.value for choice in vat_choices()}:
+        problems["vat"] = _("Elegí una alícuota de IVA de la lista.")
+    return problems
+
+
+def currency_problem(currency: str) -> str | None:
+    """None for a currency the editor offers (`CURRENCIES`)."""
+    return None if currency in CURRENCIES else _("Elegí una moneda de la lista.")
+
+
+def currency_rate_problem(rate: Decimal | None) -> str | None:
+    """A foreign currency's rate (None = blank): stored as typed and above 0."""
+    if rate is not None and (problem := CURRENCY_RATE.check(rate)):
+        return problem
+    if rate is None or rate <= 0:
+        return _("La cotización tiene que ser mayor que 0.")
+    return None
+
+
+def notes_problem(notes: str | None) -> str | None:
+    if len(notes or "") > MAX_NOTES:
+        return _("Las observaciones admiten hasta %(max)s caracteres.", max=MAX_NOTES)
+    return None
+
+
+def line_count_problem(count: int) -> str | None:
+    if count > MAX_LINES:
+        return _(
+            "Un comprobante lleva hasta %(max)s líneas y este tiene %(count)s: "
+            "quitá las que sobran o hacé otro comprobante.",
+            max=MAX_LINES,
+            count=count,
+        )
+    return None
+
+
+def draft_value_problems(draft: DraftInput, point_ids: Collection[int]) -> list[Problem]:
+    """The editor's checks on a draft read from elsewhere than the form (the API's JSON), with
+    `point_ids` the points of sale it offers; fields named as the form names them."""
+    problems = lines_problems(draft.lines)
+    if draft.point_of_sale_id not in point_ids:
+        problems.append(Problem("point_of_sale_id", _("Elegí un punto de venta.")))
+    if problem := currency_problem(draft.currency):
+        problems.append(Problem("currency", problem))
+    elif draft.currency != "PES" and (problem := currency_rate_problem(draft.currency_rate)):
+        problems.append(Problem("currency_rate", problem))
+    if problem := notes_problem(draft.notes):
+        problems.append(Problem("notes", problem))
+    return problems
+
+
+def lines_problems(lines: list[Line]) -> list[Problem]:
+    """`line_value_problems` of each line, named `lines-<index>-<field>` as the form's."""
+    problems = [
+        Problem(f"lines-{index}-{name}", message)
+        for index, line in enumerate(lines)
+        for name, message in line_value_problems(
+            line.description, line.quantity, line.unit_price, line.discount_percent, str(line.vat)
+        ).items()
+    ]
+    if problem := line_count_problem(len(lines)):
+        problems.append(Problem("lines", problem))
+    return problems
+
+
+# --- the form's helpers ----------------------------------------------------------------------
 
 
 def is_blank(line: LineForm) -> bool:

@@ -268,8 +268,10 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_page(session: Any, organization_id: int, filters: InvoiceFilter) -> InvoicePage:
-    """One page, newest first; the cursor is the last row's (issue date, id)."""
+def list_page(
+    session: Any, organization_id: int, filters: InvoiceFilter, limit: int = PAGE_SIZE
+) -> InvoicePage:
+    """One page of `limit` rows, newest first; the cursor is the last row's (issue date, id)."""
     statement = filtered(organization_id, filters)
     cursor = decode_cursor(filters.after)
     if cursor is not None:
@@ -280,9 +282,9 @@ def list_page(session: Any, organization_id: int, filters: InvoiceFilter) -> Inv
         # misjudges documents as common and walks the date index instead (200 ms at a million
         # invoices). An order no index supplies leaves it the first plan only.
         order = [func.coalesce(Invoice.issue_date, Invoice.issue_date).desc(), Invoice.id.desc()]
-    rows = list(session.scalars(statement.order_by(*order).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    return InvoicePage(rows[:PAGE_SIZE], encode_cursor(rows[PAGE_SIZE - 1]) if more else None)
+    rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    return InvoicePage(rows[:limit], encode_cursor(rows[limit - 1]) if more else None)
 
 
 OPEN_STATUSES = tuple(

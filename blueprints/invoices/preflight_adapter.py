@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from arca.codes import IssuerCondition, VoucherKind
 from arca.wsfe import AssociatedVoucher, VatAmount
 from blueprints.certificates.services import has_active_certificate
-from blueprints.invoices.models import Invoice, InvoiceLine, InvoiceStatus
+from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.preflight import PreflightInput, Problem, run_preflight
-from blueprints.invoices.services import credited_so_far, vat_of
+from blueprints.invoices.services import credited_so_far, stored_line
 from blueprints.invoices.totals import Line, Totals, compute_totals
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
@@ -87,12 +87,6 @@ def _credit_remaining(
     if original is None or invoice.kind != str(VoucherKind.CREDIT_NOTE):
         return None
     return original.total - credited_so_far(session, original)
-
-
-def stored_line(line: InvoiceLine) -> Line:
-    return Line(
-        line.description, line.quantity, line.unit_price, line.discount_percent, vat_of(line.vat)
-    )
 
 
 def stored_totals(invoice: Invoice, lines: list[Line]) -> Totals:

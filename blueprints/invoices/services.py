@@ -21,7 +21,15 @@ from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.certificates.connection import arca_client
 from blueprints.customers.models import Customer
-from blueprints.customers.services import IN_USE_CHECKS, get_customer
+from blueprints.customers.rules import CustomerFields, parse_document
+from blueprints.customers.services import (
+    IN_USE_CHECKS,
+    Actor,
+    DuplicateDocument,
+    create_customer,
+    find_by_document,
+    get_customer,
+)
 from blueprints.invoices.letters import (
     NOTE_KINDS,
     VoucherLetter,
@@ -51,6 +59,7 @@ from blueprints.points_of_sale.services import ask_arca
 from core.arca import ArcaGateway
 from core.db import DbSession
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.inputs import parse_id
 
 ANONYMOUS_NAME = "Consumidor final"
 CONSUMIDOR_FINAL = 5
@@ -91,7 +100,7 @@ def save_draft(
     session: DbSession,
     organization: Organization,
     draft: DraftInput,
-    actor: User | None,
+    actor: Actor,
     invoice: Invoice | None = None,
 ) -> Invoice:
     """Create a draft, or rewrite `invoice` (a draft or a rejected one) with `draft`. Commits.
@@ -107,7 +116,8 @@ def save_draft(
     point = _point_of_sale(session, organization.id, draft.point_of_sale_id)
     original = _original(session, organization.id, original_id)
     invoice = invoice or Invoice(
-        organization_id=organization.id, created_by_id=actor.id if actor else None
+        organization_id=organization.id,
+        created_by_id=actor.id if isinstance(actor, User) else None,
     )
     _apply_header(invoice, point, draft)
     if original is None:
@@ -135,6 +145,26 @@ def save_draft(
     record_event(session, organization.id, "invoice.save", actor, subject=("invoice", invoice.id))
     session.commit()
     return invoice
+
+
+def draft_of(invoice: Invoice) -> DraftInput:
+    """A saved draft as `save_draft` takes it again (to change some of it and save)."""
+    return DraftInput(
+        point_of_sale_id=invoice.point_of_sale_id,
+        customer_id=invoice.customer_id,
+        issue_date=invoice.issue_date,
+        lines=[stored_line(line) for line in invoice.lines],
+        concept=invoice.concept,
+        service_from=invoice.service_from,
+        service_to=invoice.service_to,
+        payment_due=invoice.payment_due,
+        currency=invoice.currency,
+        currency_rate=invoice.currency_rate,
+        same_currency_payment=invoice.same_currency_payment,
+        prices_include_vat=invoice.prices_include_vat,
+        other_taxes=[OtherTax(t.tax_id, t.description, t.base, t.rate) for t in invoice.tax_rows],
+        notes=invoice.notes,
+    )
 
 
 def _identity(invoice: Invoice | None, draft: DraftInput) -> tuple[VoucherKind, int | None]:
@@ -249,6 +279,37 @@ def _apply_totals(invoice: Invoice, draft: DraftInput, totals: Totals) -> None:
     ]
 
 
+def issuing_points(session: DbSession, organization_id: int) -> list[PointOfSale]:
+    """The points of sale a draft may be saved on (usable for web services), by number."""
+    query = (
+        select(PointOfSale)
+        .where(PointOfSale.organization_id == organization_id)
+        .order_by(PointOfSale.number)
+    )
+    return [point for point in session.scalars(query) if point.usable]
+
+
+def customer_for_document(
+    session: DbSession, organization_id: int, fields: CustomerFields, actor: Actor
+) -> Customer | None:
+    """The organization's customer with the document in `fields` (the rest of `fields` is then
+    not needed), else a new one made from `fields`, validated as the customer form validates it
+    (commits). None for the anonymous final consumer ("Otro", number 0). Raises
+    `CustomerInvalid` with every problem."""
+    doc_type = parse_id(fields.doc_type)
+    number = parse_document(doc_type, fields.doc_number) if doc_type else None
+    if doc_type == DocumentType.OTHER and number == "0":
+        return None
+    if isinstance(number, str) and doc_type is not None:
+        existing = find_by_document(session, organization_id, doc_type, number)
+        if existing is not None:
+            return existing
+    try:
+        return create_customer(session, organization_id, fields, actor)
+    except DuplicateDocument as taken:  # stored by another request in between
+        return taken.existing
+
+
 def _point_of_sale(session: DbSession, organization_id: int, point_id: int) -> PointOfSale:
     point = session.get(PointOfSale, point_id)
     if point is None or point.organization_id != organization_id:
@@ -269,7 +330,7 @@ def _original(session: DbSession, organization_id: int, invoice_id: int | None) 
     return original
 
 
-def delete_draft(session: DbSession, invoice: Invoice, actor: User | None) -> None:
+def delete_draft(session: DbSession, invoice: Invoice, actor: Actor) -> None:
     """Drafts only: an invoice that ever took a number is kept (the database refuses too)."""
     if invoice.status not in EDITABLE or any(a.number for a in invoice.attempts):
         raise Conflict(_("Solo se borran borradores que nunca se enviaron a ARCA."))
@@ -313,11 +374,13 @@ def note_from(
     original: Invoice,
     kind: VoucherKind,
     today: dt.date,
-    actor: User | None,
+    actor: Actor,
+    lines: list[Line] | None = None,
 ) -> Invoice:
     """A draft credit or debit note on `original` (its lines copied, to edit for a partial
-    note), dated `today`, with CbtesAsoc pointing at it. Commits. A credit note is refused once
-    the original is fully credited; the preflight keeps a partial one within what is left."""
+    note, or `lines` instead), dated `today`, with CbtesAsoc pointing at it. Commits. A credit
+    note is refused once the original is fully credited; the preflight keeps a partial one
+    within what is left."""
     if original.status != InvoiceStatus.AUTHORIZED:
         raise Conflict(_("Una nota solo se emite sobre un comprobante autorizado."))
     if original.kind == str(VoucherKind.CREDIT_NOTE):
@@ -328,16 +391,7 @@ def note_from(
         point_of_sale_id=original.point_of_sale_id,
         customer_id=original.customer_id,
         issue_date=today,
-        lines=[
-            Line(
-                line.description,
-                line.quantity,
-                line.unit_price,
-                line.discount_percent,
-                vat_of(line.vat),
-            )
-            for line in original.lines
-        ],
+        lines=lines if lines is not None else [stored_line(line) for line in original.lines],
         kind=kind,
         concept=original.concept,
         service_from=original.service_from,
@@ -350,6 +404,13 @@ def note_from(
         associated_invoice_id=original.id,
     )
     return save_draft(session, organization, draft, actor)
+
+
+def stored_line(line: InvoiceLine) -> Line:
+    """A saved line as `totals` takes it."""
+    return Line(
+        line.description, line.quantity, line.unit_price, line.discount_percent, vat_of(line.vat)
+    )
 
 
 def vat_of(stored: str) -> VatTreatment:

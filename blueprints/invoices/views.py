@@ -25,10 +25,14 @@ from blueprints.customers.models import Customer
 from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.exports.services import EXPORT_KINDS, start_export
-from blueprints.invoices.authorization import UNSETTLED
-from blueprints.invoices.bulk import editable_ids, load_progress, start_bulk
+from blueprints.invoices.bulk import (
+    NothingToAuthorize,
+    load_progress,
+    start_bulk_authorization,
+)
 from blueprints.invoices.exports import INVOICES_CSV, KINDS, PACKAGE
 from blueprints.invoices.forms import (
+    CURRENCIES,
     InvoiceForm,
     add_line,
     draft_input,
@@ -37,7 +41,12 @@ from blueprints.invoices.forms import (
     parsed_lines,
     percent_label,
 )
-from blueprints.invoices.jobs import is_queued, queue_authorization
+from blueprints.invoices.jobs import (
+    PreflightRefused,
+    is_queued,
+    is_settled,
+    start_authorization,
+)
 from blueprints.invoices.letters import TYPE_CODES, explain_letter, letter_for
 from blueprints.invoices.listing import (
     InvoiceFilter,
@@ -48,7 +57,7 @@ from blueprints.invoices.listing import (
     month_overview,
     twelve_months_income,
 )
-from blueprints.invoices.models import EDITABLE, Invoice
+from blueprints.invoices.models import Invoice
 from blueprints.invoices.monotributo import load_scale, standing
 from blueprints.invoices.package import Month, pdf_file_name
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
@@ -62,6 +71,7 @@ from blueprints.invoices.services import (
     delete_draft,
     get_invoice,
     has_invoices,
+    issuing_points,
     note_from,
     notes_on,
     save_draft,
@@ -81,8 +91,6 @@ bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 SETUP_CHECKS["invoice"] = has_invoices
 EXPORT_KINDS.update(KINDS)
 ISSUERS = (*MANAGER_ROLES, Role.MEMBER)
-# The currencies the editor offers (MonId): pesos, and the two a small business meets.
-CURRENCIES = {"PES": "Pesos", "DOL": "Dólar estadounidense", "060": "Euro"}
 ISSUED_TYPES = {code for codes in TYPE_CODES.values() for code in codes.values()}
 
 
@@ -361,7 +369,7 @@ def status(invoice_id: int) -> Response:
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
     queued = is_queued(invoice.id)
     response = render_status("invoices/_status.html", invoice, queued)
-    if request.args.get("waiting") and invoice.status not in UNSETTLED and not queued:
+    if request.args.get("waiting") and is_settled(invoice, queued):
         # The number, the CAE and the actions change all over the page: reload it.
         response.headers["HX-Refresh"] = "true"
     return response
@@ -441,15 +449,14 @@ def authorize(invoice_id: int) -> Response:
 
 def authorize_saved(invoice: Invoice) -> Response:
     """Preflight, then queue the job; the invoice page follows its progress."""
-    if invoice.status not in EDITABLE:
-        flash(_("Este comprobante ya fue autorizado o se está autorizando."), "error")
-        return see_other(url_for("invoices.detail", invoice_id=invoice.id))
-    problems = preflight_problems(db.session, invoice, get_arca())
-    if problems:
-        flash(_("ARCA lo rechazaría: corregí lo que marcamos antes de enviarlo."), "error")
-        return see_other(url_for("invoices.detail", invoice_id=invoice.id, _anchor="review"))
     invoice_id = invoice.id
-    queue_authorization(invoice_id)
+    try:
+        queued = start_authorization(db.session, invoice, get_arca())
+    except PreflightRefused as refused:
+        flash(refused.message, "error")
+        return see_other(url_for("invoices.detail", invoice_id=invoice_id, _anchor="review"))
+    if not queued:
+        flash(_("Este comprobante ya fue autorizado o se está autorizando."), "error")
     return see_other(url_for("invoices.detail", invoice_id=invoice_id))
 
 
@@ -504,40 +511,21 @@ def bulk_authorize() -> Response:
     reasons; the rest go in batches."""
     organization_id = current_organization_id()
     chosen = parse_ids(request.form.getlist("invoice_id"))
-    ready: list[int] = []
-    refused: list[dict[str, object]] = []
-    for invoice_id in editable_ids(db.session, organization_id, chosen):
-        invoice = get_invoice(db.session, organization_id, invoice_id)
-        if problems := preflight_problems(db.session, invoice, get_arca()):
-            refused.append(skipped_draft(invoice, [problem.message for problem in problems]))
-        else:
-            ready.append(invoice_id)
-    if refused:
+    try:
+        key, progress = start_bulk_authorization(db.session, organization_id, chosen, get_arca())
+    except NothingToAuthorize as nothing:
+        flash(nothing.message, "error")
+        return see_other(url_for("invoices.index", status="draft"))
+    if progress.skipped:
         flash(
             ngettext(
                 "%(num)s borrador no pasa la revisión previa: quedó sin enviar.",
                 "%(num)s borradores no pasan la revisión previa: quedaron sin enviar.",
-                len(refused),
+                len(progress.skipped),
             ),
             "error",
         )
-    if not ready and not refused:
-        flash(_("No hay borradores listos para autorizar en la selección."), "error")
-        return see_other(url_for("invoices.index", status="draft"))
-    key = start_bulk(db.session, organization_id, ready, refused)
     return see_other(url_for("invoices.bulk", key=key))
-
-
-def skipped_draft(invoice: Invoice, problems: list[str]) -> dict[str, object]:
-    """A draft the bulk authorization left out, as its page lists it."""
-    return {
-        "id": invoice.id,
-        "invoice_type": invoice.invoice_type,
-        "point_of_sale": invoice.point_of_sale_number,
-        "number": invoice.number,
-        "receiver": invoice.receiver_name,
-        "problems": problems,
-    }
 
 
 @bp.get("/bulk/<key>")
@@ -569,15 +557,9 @@ def customer_picker() -> Response:
 
 def editor_form(invoice: Invoice | None = None) -> InvoiceForm:
     form = InvoiceForm(obj=None) if invoice is None else InvoiceForm(data=form_data(invoice))
-    points = db.session.scalars(
-        select(PointOfSale)
-        .where(PointOfSale.organization_id == current_organization_id())
-        .order_by(PointOfSale.number)
-    ).all()
     form.point_of_sale_id.choices = [
         SelectChoice(str(p.id), f"{p.number:05d}" + (f" · {p.name}" if p.name else ""))
-        for p in points
-        if p.usable
+        for p in issuing_points(db.session, current_organization_id())
     ]
     form.currency.choices = [SelectChoice(code, label) for code, label in CURRENCIES.items()]
     return form

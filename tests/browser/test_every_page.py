@@ -67,6 +67,9 @@ FRAGMENTS = {
     "invoices.status",
 }
 
+# The JSON API (`api.*`) is no page: bearer keys only, tested in tests/integration/api/.
+JSON_API = "api."
+
 # GET endpoints not opened by `test_every_page_loads_clean`, and why.
 EXCLUDED = {
     "static": "files, loaded by every page",
@@ -193,14 +196,17 @@ def get_routes(app: Flask) -> dict[str, str]:
     """endpoint -> rule of every GET route whose arguments are ids (or none)."""
     routes = {}
     for rule in app.url_map.iter_rules():
-        if "GET" in (rule.methods or ()) and rule.arguments <= ID_ARGUMENTS:
+        is_page = not rule.endpoint.startswith(JSON_API)
+        if is_page and "GET" in (rule.methods or ()) and rule.arguments <= ID_ARGUMENTS:
             routes[rule.endpoint] = rule.rule
     return routes
 
 
 def test_every_get_route_is_visited_or_excluded(live_app: Flask) -> None:
     every_get = {
-        rule.endpoint for rule in live_app.url_map.iter_rules() if "GET" in (rule.methods or ())
+        rule.endpoint
+        for rule in live_app.url_map.iter_rules()
+        if "GET" in (rule.methods or ()) and not rule.endpoint.startswith(JSON_API)
     }
     forgotten = every_get - set(get_routes(live_app)) - set(EXCLUDED)
     assert not forgotten, f"GET routes with other path arguments: visit or exclude {forgotten}"

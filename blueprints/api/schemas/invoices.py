@@ -1,0 +1,619 @@
+"""Invoices in the API: the editor's fields, typed, and the voucher as a client reads it.
+
+The models only shape the data (numbers as decimal strings with "." for decimals; dates ISO
+8601). Whether a draft can be saved is the editor's judgement (`invoices.forms`' checks on
+values, then `services.save_draft` and `totals`), the same for a page and for the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask_babel import gettext as _
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    model_validator,
+)
+
+from arca.codes import (
+    DOCUMENT_TYPES,
+    RECEIVER_CONDITIONS,
+    TAX_TYPES,
+    VAT_RATES,
+    VOUCHER_TYPES,
+    VoucherKind,
+)
+from blueprints.api.schemas.common import ApiModel, CodeName, CursorQuery, Money, Page
+from blueprints.api.schemas.customers import RULES_FIELDS, CustomerDetails, as_text
+from blueprints.customers.rules import CustomerFields
+from blueprints.invoices.bulk import BulkProgress
+from blueprints.invoices.forms import MAX_LINES
+from blueprints.invoices.models import Invoice as InvoiceRow
+from blueprints.invoices.models import InvoiceLine as InvoiceLineRow
+from blueprints.invoices.models import InvoiceStatus
+from blueprints.invoices.totals import Problem as PreflightProblemRow
+from core.inputs import MAX_ID, has_unsafe_characters
+
+# Up to 20 digits on each side: the columns' limits (and their messages) are the editor's.
+DECIMAL_PATTERN = r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN, re.ASCII)
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
+MAX_BATCH = 5000
+
+
+def _parse_decimal(value: Any) -> Decimal:
+    """A decimal string ("1500.50", "-2", "0.125") or a JSON integer; never a float (a JSON
+    number with decimals has already been rounded by most clients)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return Decimal(value)
+    shown = value if isinstance(value, str) else repr(value)
+    raise ValueError(
+        _(
+            "No entendimos «%(text)s»: escribí el número como texto, con punto decimal y sin "
+            'separador de miles, por ejemplo "1500.50".',
+            text=str(shown)[:40],
+        )
+    )
+
+
+def _iso_date(value: Any) -> Any:
+    """Only "YYYY-MM-DD" (pydantic alone would also take a number of seconds since 1970)."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError(_("Tiene que ser una fecha AAAA-MM-DD."))
+
+
+def _safe_text(value: str) -> str:
+    if has_unsafe_characters(value):
+        raise ValueError(_("Tiene caracteres de control o invisibles que no se pueden guardar."))
+    return value
+
+
+Number = Annotated[
+    Decimal,
+    BeforeValidator(_parse_decimal),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "pattern": DECIMAL_PATTERN}, {"type": "integer"}],
+            "examples": ["1500.50"],
+        }
+    ),
+]
+Text = Annotated[str, AfterValidator(_safe_text)]
+Day = Annotated[dt.date, BeforeValidator(_iso_date)]
+# In bodies, JSON's own types only: no "5" for 5, no 0 for false.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Code = Annotated[StrictInt, Field(ge=0, le=MAX_ID)]
+VatCode = StrictInt | Literal["exempt", "untaxed"]
+RETRY_AFTER_SECONDS = 1  # how soon to ask again while ARCA is being asked
+
+VAT_DESCRIPTION = (
+    "ARCA's VAT rate id (Id of AlicIva): 3 0 %, 4 10.5 %, 5 21 %, 6 27 %, 8 5 %, 9 2.5 %; or "
+    '"exempt" or "untaxed". Default 5. Ignored on class C vouchers.'
+)
+
+
+class LineIn(ApiModel):
+    """A line as the editor takes it."""
+
+    description: Text = Field(max_length=1000, description="Up to 300 characters.")
+    quantity: Number = Field(description="Up to 6 decimals; not 0.", examples=["2"])
+    unit_price: Number = Field(
+        description="Up to 4 decimals; with or without VAT as `prices_include_vat` says.",
+        examples=["12100.00"],
+    )
+    discount_percent: Number = Field(Decimal(0), description="0 to 100, up to 2 decimals.")
+    vat: VatCode = Field(5, description=VAT_DESCRIPTION)
+
+
+class InlineCustomer(CustomerDetails):
+    """The receiver by document: the organization's customer with it, else a new customer made
+    from these fields (then `legal_name` and `iva_condition` are required, as on the customer
+    form). Document type 99 with number 0 is an anonymous final consumer."""
+
+    document_type: Code = Field(description="ARCA document type: 80 CUIT, 96 DNI, 99 Otro.")
+    document_number: Text = Field(max_length=40, examples=["30-71234567-1"])
+    legal_name: Text | None = Field(None, max_length=1000)
+    iva_condition: Code | None = Field(
+        None, description="Receiver IVA condition: 1 RI, 4 exento, 5 consumidor final, 6 mono."
+    )
+
+    def fields(self) -> CustomerFields:
+        """The customer form's text (what was not sent is empty)."""
+        sent = {
+            RULES_FIELDS.get(name, name): as_text(getattr(self, name))
+            for name in type(self).model_fields
+        }
+        return CustomerFields(**sent)
+
+
+class DraftFields(ApiModel):
+    """The header and lines of a draft; every field optional (see the operations)."""
+
+    point_of_sale: StrictInt | None = Field(
+        None, ge=1, le=99999, description="ARCA's point of sale number (or `point_of_sale_id`)."
+    )
+    point_of_sale_id: Id | None = None
+    customer_id: Id | None = Field(
+        None, description="The receiver; null: an anonymous final consumer."
+    )
+    customer: InlineCustomer | None = Field(None, description="The receiver by document.")
+    kind: VoucherKind | None = Field(
+        None,
+        description="Fixed when the draft is created (default invoice); a note needs "
+        "`associated_invoice_id` (or use POST /invoices/{id}/credit-notes).",
+    )
+    associated_invoice_id: Id | None = None
+    concept: Literal[1, 2, 3] | None = Field(
+        None, description="1 products (default), 2 services, 3 products and services."
+    )
+    issue_date: Day | None = Field(None, description="Default: today in Argentina.")
+    service_from: Day | None = Field(None, description="Services (concept 2, 3) only.")
+    service_to: Day | None = None
+    payment_due: Day | None = None
+    currency: str | None = Field(
+        None, max_length=3, description='ARCA currency id: "PES" (default), "DOL", "060".'
+    )
+    currency_rate: Number | None = Field(None, description="Pesos per unit; 1 in pesos.")
+    same_currency_payment: StrictBool | None = None
+    prices_include_vat: StrictBool | None = Field(
+        None, description="Unit prices include VAT (default false)."
+    )
+    notes: Text | None = Field(None, max_length=5000, description="Printed on the voucher.")
+    lines: list[LineIn] | None = Field(None, max_length=MAX_LINES)
+
+    @model_validator(mode="after")
+    def one_way_each(self) -> DraftFields:
+        """The point of sale by number or by id, the receiver by id or by document: not both."""
+        for first, second in (("point_of_sale", "point_of_sale_id"), ("customer_id", "customer")):
+            if {first, second} <= self.model_fields_set:
+                raise ValueError(
+                    _("Enviá %(first)s o %(second)s, no los dos.", first=first, second=second)
+                )
+        return self
+
+
+class InvoiceCreate(DraftFields):
+    """A new draft. Give the point of sale and the lines; the receiver by `customer_id`, by
+    document (`customer`) or none (an anonymous final consumer)."""
+
+    lines: list[LineIn] = Field(max_length=MAX_LINES)
+
+
+class InvoiceChanges(DraftFields):
+    """Some of a draft's fields; those left out keep their values. `lines`, when sent,
+    replace all the lines. The kind and the associated invoice never change."""
+
+
+class NoteCreate(ApiModel):
+    """A credit or debit note on an authorized invoice: its lines copied, or `lines` instead
+    (a partial note)."""
+
+    lines: list[LineIn] | None = Field(None, max_length=MAX_LINES)
+
+    @model_validator(mode="before")
+    @classmethod
+    def no_body(cls, data: Any) -> Any:
+        return {} if data is None else data  # no body at all: every line copied
+
+
+class InvoicePath(BaseModel):
+    invoice_id: int = Field(ge=1, le=MAX_ID)
+
+
+class WaitQuery(BaseModel):
+    wait: int = Field(
+        0,
+        ge=0,
+        le=30,
+        description="Seconds to wait for the final state (authorized or rejected) before "
+        "answering; 0 answers at once with 202.",
+    )
+
+
+class InvoiceListQuery(CursorQuery):
+    """The invoice list's filters (the invoices page's)."""
+
+    status: InvoiceStatus | None = None
+    date_from: Day | None = Field(None, description="Issue date from (inclusive).")
+    date_to: Day | None = Field(None, description="Issue date to (inclusive).")
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
+    type: int | None = Field(None, ge=1, le=999, description="ARCA voucher type code.")
+    point_of_sale: int | None = Field(None, ge=1, le=99999)
+    amount_min: Money | None = Field(None, description="Total from.")
+    amount_max: Money | None = Field(None, description="Total up to.")
+    q: Text | None = Field(
+        None,
+        max_length=100,
+        description='Voucher number ("00001-00000023" or "23"), receiver name or document.',
+    )
+
+
+class BatchCreate(ApiModel):
+    """Drafts to authorize together; those the preflight refuses are left out (`skipped`)."""
+
+    invoice_ids: list[Id] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchPath(BaseModel):
+    key: str = Field(max_length=64)
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class ArcaMessage(BaseModel):
+    """An observation or error, ARCA's (with its code) or Talonario's (code null)."""
+
+    code: int | None
+    text: str
+
+
+class Receiver(BaseModel):
+    customer_id: int | None
+    name: str
+    document_type: CodeName
+    document_number: str
+    iva_condition: CodeName
+    address: str | None
+
+
+class LineOut(BaseModel):
+    position: int
+    description: str
+    quantity: Money
+    unit_price: Money
+    discount_percent: Money
+    vat: CodeName = Field(description="code: the VAT rate id, or 0 for exempt/untaxed.")
+    vat_treatment: str = Field(description='"taxed", "exempt" or "untaxed".')
+    net: Money
+    vat_amount: Money
+    total: Money
+
+
+class VatRow(BaseModel):
+    rate: CodeName
+    base: Money
+    amount: Money
+
+
+class TaxRow(BaseModel):
+    tax: CodeName
+    description: str
+    base: Money
+    rate: Money
+    amount: Money
+
+
+class Totals(BaseModel):
+    untaxed: Money
+    net: Money
+    exempt: Money
+    vat: Money
+    other_taxes: Money
+    total: Money
+
+
+class AssociatedInvoice(BaseModel):
+    id: int
+    type: CodeName
+    point_of_sale: int
+    number: int | None
+
+
+class InvoiceLinks(BaseModel):
+    self: str
+    status: str
+    pdf: str
+
+
+class Invoice(BaseModel):
+    """A voucher (invoice, credit or debit note) from draft to CAE."""
+
+    id: int
+    kind: VoucherKind
+    type: CodeName = Field(description="ARCA voucher type (CbteTipo): 6 Factura B…")
+    letter: str
+    point_of_sale: int
+    point_of_sale_id: int
+    number: int | None
+    status: InvoiceStatus
+    concept: CodeName
+    issue_date: dt.date
+    service_from: dt.date | None
+    service_to: dt.date | None
+    payment_due: dt.date | None
+    currency: str
+    currency_rate: Money
+    same_currency_payment: bool
+    prices_include_vat: bool
+    receiver: Receiver
+    lines: list[LineOut]
+    vat: list[VatRow]
+    other_taxes: list[TaxRow]
+    totals: Totals
+    cae: str | None
+    cae_due: dt.date | None
+    authorized_at: dt.datetime | None
+    associated_invoice: AssociatedInvoice | None
+    observations: list[ArcaMessage]
+    errors: list[ArcaMessage]
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    links: InvoiceLinks
+
+
+class InvoicePage(Page[Invoice]):
+    """A page of invoices, newest first (issue date, then id)."""
+
+
+class AuthorizationStatus(BaseModel):
+    """Where the authorization stands."""
+
+    id: int
+    status: InvoiceStatus
+    queued: bool = Field(description="A job is waiting to ask ARCA.")
+    settled: bool = Field(description="Nothing more will happen without a new request.")
+    retry_after: int | None = Field(description="Seconds to wait before asking again.")
+    number: int | None
+    cae: str | None
+    cae_due: dt.date | None
+    observations: list[ArcaMessage]
+    errors: list[ArcaMessage]
+    links: InvoiceLinks
+
+
+class PreflightIssue(BaseModel):
+    """A reason ARCA would refuse the voucher. (In a 422 problem from authorize, `errors`
+    holds these.)"""
+
+    field: str
+    message: str
+    code: int | None = Field(None, description="The ARCA error it would cost; null: ours.")
+
+
+class Preflight(BaseModel):
+    """«Would ARCA accept it?»: every problem at once, nothing sent."""
+
+    ok: bool
+    problems: list[PreflightIssue]
+    type: CodeName
+    totals: Totals
+
+
+class Rejection(BaseModel):
+    id: int
+    receiver: str
+    reasons: list[str]
+
+
+class SkippedDraft(BaseModel):
+    id: int
+    type: CodeName
+    point_of_sale: int
+    receiver: str
+    problems: list[str]
+
+
+class Batch(BaseModel):
+    """A bulk authorization: its progress while it runs, its outcome once finished."""
+
+    key: str
+    total: int = Field(description="Drafts sent to ARCA (the skipped ones not counted).")
+    done: int
+    authorized: int
+    percent: int
+    finished: bool
+    failure: str | None
+    rejected: list[Rejection]
+    skipped: list[SkippedDraft]
+    links: dict[str, str]
+
+
+# --- from the app's objects --------------------------------------------------------------------
+
+CONCEPTS = {1: "Productos", 2: "Servicios", 3: "Productos y Servicios"}
+VAT_TREATMENTS = {"exempt": "Exento", "untaxed": "No gravado"}
+
+
+def code_name(code: int, names: Mapping[int, object]) -> CodeName:
+    """`code` with its ARCA name (the code itself for one ARCA's table lacks)."""
+    name = names.get(code)
+    return CodeName(code=code, name=str(getattr(name, "description", name) or code))
+
+
+def voucher_type(code: int) -> CodeName:
+    return code_name(code, VOUCHER_TYPES)
+
+
+def vat_rate(rate_id: int) -> CodeName:
+    rate = VAT_RATES.get(rate_id)
+    return CodeName(code=rate_id, name=f"{rate.normalize():f}%" if rate is not None else "")
+
+
+def messages_of(items: list[dict[str, Any]]) -> list[ArcaMessage]:
+    return [ArcaMessage(code=item.get("code"), text=str(item.get("text", ""))) for item in items]
+
+
+def totals_of(invoice: InvoiceRow) -> Totals:
+    return Totals(
+        untaxed=invoice.untaxed,
+        net=invoice.net,
+        exempt=invoice.exempt,
+        vat=invoice.vat_total,
+        other_taxes=invoice.other_taxes_total,
+        total=invoice.total,
+    )
+
+
+def line_of(line: InvoiceLineRow) -> LineOut:
+    taxed = line.vat not in VAT_TREATMENTS
+    return LineOut(
+        position=line.position,
+        description=line.description,
+        quantity=line.quantity.normalize(),
+        unit_price=line.unit_price,
+        discount_percent=line.discount_percent,
+        vat=vat_rate(int(line.vat)) if taxed else CodeName(code=0, name=VAT_TREATMENTS[line.vat]),
+        vat_treatment="taxed" if taxed else line.vat,
+        net=line.net,
+        vat_amount=line.vat_amount,
+        total=line.total,
+    )
+
+
+def receiver_of(invoice: InvoiceRow) -> Receiver:
+    return Receiver(
+        customer_id=invoice.customer_id,
+        name=invoice.receiver_name,
+        document_type=code_name(invoice.receiver_doc_type, DOCUMENT_TYPES),
+        document_number=invoice.receiver_doc_number,
+        iva_condition=code_name(invoice.receiver_condition, RECEIVER_CONDITIONS),
+        address=invoice.receiver_address,
+    )
+
+
+def associated_of(original: InvoiceRow | None) -> AssociatedInvoice | None:
+    if original is None:
+        return None
+    return AssociatedInvoice(
+        id=original.id,
+        type=voucher_type(original.invoice_type),
+        point_of_sale=original.point_of_sale_number,
+        number=original.number,
+    )
+
+
+def invoice_of(invoice: InvoiceRow, links: InvoiceLinks) -> Invoice:
+    return Invoice(
+        id=invoice.id,
+        kind=VoucherKind(invoice.kind),
+        type=voucher_type(invoice.invoice_type),
+        letter=invoice.letter,
+        point_of_sale=invoice.point_of_sale_number,
+        point_of_sale_id=invoice.point_of_sale_id,
+        number=invoice.number,
+        status=InvoiceStatus(invoice.status),
+        concept=code_name(invoice.concept, CONCEPTS),
+        issue_date=invoice.issue_date,
+        service_from=invoice.service_from,
+        service_to=invoice.service_to,
+        payment_due=invoice.payment_due,
+        currency=invoice.currency,
+        currency_rate=invoice.currency_rate.normalize(),
+        same_currency_payment=invoice.same_currency_payment,
+        prices_include_vat=invoice.prices_include_vat,
+        receiver=receiver_of(invoice),
+        lines=[line_of(line) for line in invoice.lines],
+        vat=[
+            VatRow(rate=vat_rate(r.rate_id), base=r.base, amount=r.amount) for r in invoice.vat_rows
+        ],
+        other_taxes=[
+            TaxRow(
+                tax=code_name(t.tax_id, TAX_TYPES),
+                description=t.description,
+                base=t.base,
+                rate=t.rate.normalize(),
+                amount=t.amount,
+            )
+            for t in invoice.tax_rows
+        ],
+        totals=totals_of(invoice),
+        cae=invoice.cae,
+        cae_due=invoice.cae_due,
+        authorized_at=invoice.authorized_at,
+        associated_invoice=associated_of(invoice.associated_invoice),
+        observations=messages_of(invoice.observations),
+        errors=messages_of(invoice.errors),
+        notes=invoice.notes,
+        created_at=invoice.created_at,
+        updated_at=invoice.updated_at,
+        links=links,
+    )
+
+
+def status_of(
+    invoice: InvoiceRow, queued: bool, settled: bool, links: InvoiceLinks
+) -> AuthorizationStatus:
+    return AuthorizationStatus(
+        id=invoice.id,
+        status=InvoiceStatus(invoice.status),
+        queued=queued,
+        settled=settled,
+        retry_after=None if settled else RETRY_AFTER_SECONDS,
+        number=invoice.number,
+        cae=invoice.cae,
+        cae_due=invoice.cae_due,
+        observations=messages_of(invoice.observations),
+        errors=messages_of(invoice.errors),
+        links=links,
+    )
+
+
+def preflight_of(invoice: InvoiceRow, problems: list[PreflightProblemRow]) -> Preflight:
+    return Preflight(
+        ok=not problems,
+        problems=[issue_of(p) for p in problems],
+        type=voucher_type(invoice.invoice_type),
+        totals=totals_of(invoice),
+    )
+
+
+def issue_of(problem: PreflightProblemRow) -> PreflightIssue:
+    return PreflightIssue(
+        field=request_field(problem.field), message=problem.message, code=problem.code
+    )
+
+
+def batch_of(key: str, progress: BulkProgress, links: dict[str, str]) -> Batch:
+    return Batch(
+        key=key,
+        total=progress.total,
+        done=progress.done,
+        authorized=progress.authorized,
+        percent=progress.percent,
+        finished=progress.finished,
+        failure=progress.failure,
+        rejected=[Rejection(**r) for r in progress.rejected],
+        skipped=[
+            SkippedDraft(
+                id=s["id"],
+                type=voucher_type(s["invoice_type"]),
+                point_of_sale=s["point_of_sale"],
+                receiver=s["receiver"],
+                problems=s["problems"],
+            )
+            for s in progress.skipped
+        ],
+        links=links,
+    )
+
+
+# The editor's field names (`invoices.forms`, `totals`, `services`) as the request names them.
+EDITOR_FIELDS = {
+    "point_of_sale_id": "point_of_sale",
+    "customer_label": "customer_id",
+    "totals": "lines",
+}
+
+
+def request_field(editor_field: str) -> str:
+    """ "lines-0-quantity" → "lines.0.quantity"; the editor's other names as the API's."""
+    if editor_field.startswith("lines-"):
+        return editor_field.replace("-", ".")
+    return EDITOR_FIELDS.get(editor_field, editor_field)
