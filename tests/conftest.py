@@ -17,6 +17,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask_migrate import upgrade
+from rq import Queue
 
 from app import create_app
 from core.db import db
@@ -139,4 +140,7 @@ def wipe(app: Flask, redis_url: str) -> None:
     keys = list(client.scan_iter(match=app.config["CACHE_KEY_PREFIX"] + "*", count=500))
     if keys:
         client.delete(*keys)
+    # RQ names its keys "rq:…": a job a test queued and never ran (an API call answered 202, no
+    # worker) would otherwise run in the next test's worker, on that test's rows.
+    Queue(app.config["CACHE_KEY_PREFIX"] + "jobs", connection=client).empty()
     client.close()
