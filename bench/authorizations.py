@@ -18,7 +18,14 @@ to the last worker's end) and the median and p95 of one `authorize_invoice` call
 that every invoice was authorized exactly once: one attempt, approved; numbers 1..n in each
 sequence; the CAE the sandbox's ledger holds; one FECAESolicitar per invoice in its request log.
 
-    .venv/bin/python bench/authorizations.py [--invoices 400]
+Then the bulk job (`run_bulk`: FECAESolicitar with up to 250 vouchers each) over N drafts of one
+sequence, with a latency fault on every ARCA call (200 ms by default). Prints SQL statements per
+voucher (and per batch inside `reserve_batch` + `record_batch`), the app's own ms per voucher
+(wall time minus the time spent in the SOAP transport, the sandbox included) and the wall time
+against the network floor (SOAP calls x the latency); then checks the same exactly-once facts.
+
+    .venv/bin/python bench/authorizations.py [--invoices 400] [--bulk 1000] [--latency 0.2]
+        [--only single|bulk]
 
 Without TALONARIO_TEST_DATABASE_URL it uses postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 (it creates its own database there and drops it at the end); Redis on 127.0.0.1:6379 when it
@@ -48,9 +55,13 @@ from flask_migrate import upgrade
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app
+from arca.sandbox.faults import latency
+from arca.transport import WSGIAdapter
 from bench._services import make_database, redis_url
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
+from blueprints.invoices import authorization
 from blueprints.invoices.authorization import authorize_invoice
+from blueprints.invoices.bulk import BulkProgress, run_bulk, save_progress
 from blueprints.invoices.models import AttemptOutcome, AuthorizationAttempt, Invoice, InvoiceStatus
 from blueprints.invoices.preflight_adapter import arca_today
 from blueprints.invoices.services import DraftInput, save_draft
@@ -64,6 +75,8 @@ from core.db import db
 from tests.factories import make_organization, make_user
 
 INVOICES = 400
+BULK = 1000
+LATENCY = 0.2  # seconds, on every ARCA call of the bulk run
 FACTURA_B = 6
 LINES = [
     Line("Café en grano 1 kg", Decimal("2"), Decimal("12100.00"), vat=5),
@@ -253,7 +266,10 @@ def report(scenario: Scenario, outcomes: list[Outcome]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--invoices", type=int, default=INVOICES, help="per scenario")
-    count = parser.parse_args().invoices
+    parser.add_argument("--bulk", type=int, default=BULK, help="drafts in the bulk job")
+    parser.add_argument("--latency", type=float, default=LATENCY, help="seconds per ARCA call")
+    parser.add_argument("--only", choices=("single", "bulk"), help="run one part only")
+    arguments = parser.parse_args()
     for name in [name for name in os.environ if name.startswith("TALONARIO_ARCA_")]:
         del os.environ[name]  # the in-process sandbox, whatever the shell says
     database_url, drop = make_database()
@@ -272,7 +288,12 @@ def main() -> None:
         }
         app = create_app(config)
         try:
-            run(app, config, count)
+            with app.app_context():
+                upgrade()
+            if arguments.only != "bulk":
+                run(app, config, arguments.invoices)
+            if arguments.only != "single":
+                run_bulk_bench(app, arguments.bulk, arguments.latency)
         finally:
             with app.app_context():
                 db.engine.dispose()
@@ -282,7 +303,6 @@ def main() -> None:
 
 def run(app: Flask, config: dict[str, Any], count: int) -> None:
     with app.app_context():
-        upgrade()
         cache = app.extensions["talonario.cache"].backend
         version = ".".join(str(part) for part in db.engine.dialect.server_version_info or ())
         print(
@@ -312,6 +332,138 @@ def run(app: Flask, config: dict[str, Any], count: int) -> None:
         f"\nverified: {count * len(SCENARIOS)} invoices authorized exactly once (one approved "
         "attempt and one FECAESolicitar each), numbers 1..n in every sequence, CAEs as the "
         "sandbox's ledger holds them"
+    )
+
+
+# --- bulk at the network floor -------------------------------------------------------------------
+
+
+class Meter:
+    """SQL statements (a `before_cursor_execute` listener; an executemany counts once) and the
+    time spent in the SOAP transport (the in-process sandbox's adapter: ARCA's side, latency
+    fault included), while `on`."""
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.soap_calls = 0
+        self.soap_seconds = 0.0
+        self.on = False
+        self.in_batch = False  # inside reserve_batch / record_batch
+        self.batch_statements: list[int] = []
+        self.batch_seconds = 0.0
+
+    def count(self, *_args: Any) -> None:
+        if self.on:
+            self.statements += 1
+            if self.in_batch:
+                self.batch_statements[-1] += 1
+
+    def install(self) -> None:
+        sa.event.listen(db.engine, "before_cursor_execute", self.count)
+        send = WSGIAdapter.send
+        meter = self
+
+        def timed_send(adapter: WSGIAdapter, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return send(adapter, *args, **kwargs)
+            finally:
+                if meter.on:
+                    meter.soap_calls += 1
+                    meter.soap_seconds += time.perf_counter() - began
+
+        WSGIAdapter.send = timed_send  # type: ignore[method-assign]
+        for name in ("reserve_batch", "record_batch"):
+            setattr(authorization, name, self.counted(getattr(authorization, name), name))
+
+    def counted(self, function: Any, name: str) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if name == "reserve_batch":
+                self.batch_statements.append(0)
+            self.in_batch = True
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.in_batch = False
+                self.batch_seconds += time.perf_counter() - began
+
+        return wrapper
+
+
+def run_bulk_bench(app: Flask, count: int, delay: float) -> None:
+    """One bulk job over `count` drafts of one sequence, `delay` seconds on every ARCA call."""
+    with app.app_context():
+        organization = certified()
+        organization_id, cuit = organization.id, organization.cuit
+        (ids,) = draft_invoices(organization, count, 1)
+        db.session.remove()
+        sandbox = get_arca().sandbox()
+        sandbox.faults.add(latency(delay, count=None))
+        meter = Meter()
+        meter.install()
+        key = uuid.uuid4().hex
+        save_progress(key, BulkProgress(organization_id, total=len(ids)))
+        meter.on = True
+        start = time.perf_counter()
+        progress = run_bulk(db.session, organization_id, ids, get_arca(), key)
+        wall = time.perf_counter() - start
+        meter.on = False
+        sandbox.faults.clear()
+        db.session.remove()
+        assert progress.authorized == count and not progress.failure, progress
+    app_ms = (wall - meter.soap_seconds) * 1000 / count
+    floor = meter.soap_calls * delay
+    batches = meter.batch_statements
+    print(
+        f"\nbulk job, {count} drafts of one sequence, {delay * 1000:.0f} ms latency on every "
+        f"ARCA call\n"
+        f"  SQL statements: {meter.statements} ({meter.statements / count:.3f} per voucher); "
+        f"reserve_batch + record_batch: {batches} per batch, "
+        f"{meter.batch_seconds * 1000 / count:.3f} ms per voucher\n"
+        f"  SOAP: {meter.soap_calls} calls, {meter.soap_seconds:.2f} s in the transport\n"
+        f"  app-side: {app_ms:.3f} ms per voucher (wall minus SOAP)\n"
+        f"  wall: {wall:.2f} s against a network floor of {floor:.2f} s "
+        f"({meter.soap_calls} calls x {delay * 1000:.0f} ms): {wall / floor:.2f}x the floor",
+        flush=True,
+    )
+    with app.app_context():
+        verify_bulk(organization_id, cuit, count)
+
+
+def verify_bulk(organization_id: int, cuit: str, count: int) -> None:
+    """Every invoice authorized once: numbers 1..n, one approved attempt each, the CAEs of the
+    sandbox's ledger, and as many vouchers in the FECAESolicitar calls as invoices."""
+    invoices = db.session.scalars(
+        sa.select(Invoice).where(Invoice.organization_id == organization_id)
+    ).all()
+    assert len(invoices) == count
+    assert all(invoice.status == InvoiceStatus.AUTHORIZED for invoice in invoices)
+    assert sorted(invoice.number or 0 for invoice in invoices) == list(range(1, count + 1))
+    outcomes = db.session.execute(
+        sa.select(AuthorizationAttempt.invoice_id, AuthorizationAttempt.outcome)
+        .join(Invoice, Invoice.id == AuthorizationAttempt.invoice_id)
+        .where(Invoice.organization_id == organization_id)
+    ).all()
+    assert len(outcomes) == count and {outcome for _id, outcome in outcomes} == {
+        AttemptOutcome.APPROVED
+    }
+    ledger = get_arca().sandbox().ledger
+    for invoice in invoices:
+        stored = ledger.find_voucher(cuit, 1, FACTURA_B, invoice.number or 0)
+        assert stored is not None and stored.cae == invoice.cae, invoice.id
+    sent = [
+        entry
+        for entry in ledger.requests()
+        if entry.operation == "FECAESolicitar" and entry.cuit == cuit
+    ]
+    assert sum(entry.cant_reg or 0 for entry in sent) == count, len(sent)
+    db.session.rollback()
+    print(
+        f"  verified: {count} invoices authorized exactly once (one approved attempt each), "
+        f"numbers 1..{count}, CAEs as the sandbox's ledger holds them, {len(sent)} "
+        "FECAESolicitar carrying them all",
+        flush=True,
     )
 
 

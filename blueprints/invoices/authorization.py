@@ -14,10 +14,13 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.orm import selectinload
 
 from arca import errors as arca_errors
 from arca.errors import Message
@@ -46,6 +49,7 @@ from core.db import DbSession, utcnow
 from core.errors import Conflict
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 UNSETTLED = (InvoiceStatus.AUTHORIZING, InvoiceStatus.UNKNOWN)
 NUMBERING = 10016  # "not the next number" (or an earlier date): the voucher itself is fine
@@ -89,7 +93,7 @@ def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway)
                         "respondió si lo recibió. Lo volvemos a consultar; probá en unos minutos."
                     )
                 )
-            last = _ask(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
+            last = ask_arca(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
             request, attempt_id = reserve(session, invoice_id, last + 1)
             _send(session, invoice_id, attempt_id, request, arca.wsfe)
     session.expire_all()
@@ -358,7 +362,9 @@ def messages(items: Iterable[Message]) -> list[dict[str, object]]:
     return [{"code": item.code, "text": item.text} for item in items]
 
 
-def _ask(call: Callable[[], int]) -> int:
+def ask_arca(call: Callable[[], T]) -> T:
+    """A read-only ARCA call (nothing changes at ARCA): any `ArcaError` becomes `ArcaCallFailed`
+    with the user's words, as for every call around an authorization."""
     try:
         return call()
     except arca_errors.ArcaError as error:
@@ -440,7 +446,13 @@ def authorize_batch(
     sequence = sequence_of(first)
     with sequence_lock(sequence):
         session.expire_all()
-        ids = [i for i in invoice_ids if session.get_one(Invoice, i).status in EDITABLE]
+        # Still drafts once the lock is held (one statement for the whole batch).
+        editable = set(
+            session.scalars(
+                select(Invoice.id).where(Invoice.id.in_(invoice_ids), Invoice.status.in_(EDITABLE))
+            )
+        )
+        ids = [i for i in invoice_ids if i in editable]
         if not ids:
             return outcome
         with arca_client(session, sequence.organization_id, gateway) as arca:
@@ -448,7 +460,7 @@ def authorize_batch(
             if _unsettled_count(session, sequence):
                 outcome.retry = ids
                 return outcome
-            last = _ask(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
+            last = ask_arca(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
             request, attempts = reserve_batch(session, ids, last + 1)
             try:
                 response = arca.wsfe.authorize(request)
@@ -457,7 +469,9 @@ def authorize_batch(
                     _record_unknown(session, invoice_id, attempt_id, error)
                     _settle_one(session, invoice_id, arca.wsfe)
                 return _tally(session, ids, outcome)
-            except (arca_errors.ServiceUnavailable, arca_errors.SoapFault) as error:
+            except arca_errors.ArcaError as error:
+                # Anything but OutcomeUnknown means FECAESolicitar was certainly not processed
+                # (`arca.errors`: a SoapFault, ARCA unreachable, no ticket): numbers go back.
                 message = describe_arca_error(error)
                 for invoice_id, attempt_id in zip(ids, attempts, strict=True):
                     _release(
@@ -476,21 +490,49 @@ def authorize_batch(
 def reserve_batch(
     session: DbSession, invoice_ids: list[int], first_number: int
 ) -> tuple[CaeRequest, list[int]]:
-    """Consecutive numbers for the invoices, in order, committed; the request built before."""
-    details: list[VoucherDetail] = []
-    attempts: list[AuthorizationAttempt] = []
-    for offset, invoice_id in enumerate(invoice_ids):
-        invoice = session.get_one(Invoice, invoice_id)
-        number = first_number + offset
-        invoice.status, invoice.number, invoice.errors = InvoiceStatus.AUTHORIZING, number, []
-        attempt = AuthorizationAttempt(invoice_id=invoice_id, number=number)
-        session.add(attempt)
-        attempts.append(attempt)
-        details.append(build_request(invoice, number).details[0])
-    session.flush()
-    first = session.get_one(Invoice, invoice_ids[0])
+    """Consecutive numbers for the invoices, in order, committed; the request built before.
+
+    Set-based, whatever the batch's size: one SELECT of the invoices (their VAT and tax rows
+    and associated voucher loaded by `selectinload`), one UPDATE (executemany) and one INSERT
+    of the attempts RETURNING their ids, one commit."""
+    loaded = session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(invoice_ids))
+        .options(
+            selectinload(Invoice.vat_rows),
+            selectinload(Invoice.tax_rows),
+            selectinload(Invoice.associated_invoice),
+        )
+    ).all()
+    invoices = {invoice.id: invoice for invoice in loaded}
+    if missing := [i for i in invoice_ids if i not in invoices]:
+        raise NoResultFound(f"no invoices {missing}")
+    numbers = [first_number + offset for offset in range(len(invoice_ids))]
+    details = [
+        build_request(invoices[invoice_id], number).details[0]
+        for invoice_id, number in zip(invoice_ids, numbers, strict=True)
+    ]
+    first = invoices[invoice_ids[0]]
     request = CaeRequest(first.point_of_sale_number, first.invoice_type, details)
-    attempt_ids = [attempt.id for attempt in attempts]
+    _update_invoices(
+        session,
+        {"status": InvoiceStatus.AUTHORIZING, "errors": []},
+        [
+            {"row_id": invoice_id, "number": number}
+            for invoice_id, number in zip(invoice_ids, numbers, strict=True)
+        ],
+    )
+    attempts = AuthorizationAttempt.__table__
+    started = utcnow()
+    rows = session.execute(
+        insert(attempts).returning(attempts.c.invoice_id, attempts.c.id),
+        [
+            {"invoice_id": invoice_id, "number": number, "started_at": started}
+            for invoice_id, number in zip(invoice_ids, numbers, strict=True)
+        ],
+    )
+    attempt_of: dict[int, int] = {row.invoice_id: row.id for row in rows}
+    attempt_ids = [attempt_of[invoice_id] for invoice_id in invoice_ids]
     session.commit()
     return request, attempt_ids
 
@@ -502,40 +544,84 @@ def record_batch(
     response: CaeResponse,
     outcome: BatchOutcome,
 ) -> None:
-    """Each voucher's verdict, in one commit."""
+    """Each voucher's verdict, in one commit.
+
+    Set-based: one SELECT of the reserved numbers, an UPDATE (executemany) per kind of verdict
+    (authorized, rejected, numbering only: back to draft) and two for the attempts: each one's
+    outcome, and the exchange (request and response XML, the whole batch's) on the batch's
+    first attempt only, not copied into all of them (250 copies of some 260 kB each cost more
+    than the rest of the batch). The batch's attempts share their `started_at`."""
     verdicts = {detail.number: detail for detail in response.details}
-    for invoice_id, attempt_id in zip(invoice_ids, attempt_ids, strict=True):
-        invoice = session.get_one(Invoice, invoice_id)
-        attempt = session.get_one(AuthorizationAttempt, attempt_id)
-        attempt.request_xml, attempt.response_xml = (
-            response.raw_request_xml,
-            response.raw_response_xml,
+    number_of = {
+        invoice_id: number
+        for invoice_id, number in session.execute(
+            select(Invoice.id, Invoice.number).where(Invoice.id.in_(invoice_ids))
         )
-        attempt.finished_at = utcnow()
-        detail = verdicts.get(invoice.number or 0)
+    }
+    now = utcnow()
+    approved: list[dict[str, object]] = []
+    rejected: list[dict[str, object]] = []
+    retry: list[dict[str, object]] = []
+    attempt_rows: list[dict[str, object]] = []
+    for invoice_id, attempt_id in zip(invoice_ids, attempt_ids, strict=True):
+        detail = verdicts.get(number_of[invoice_id] or 0)
         if detail is not None and detail.result == "A" and detail.cae:
-            attempt.outcome = AttemptOutcome.APPROVED
-            _adopt(invoice, detail.cae, detail.cae_due, detail.observations)
+            approved.append(
+                {
+                    "row_id": invoice_id,
+                    "cae": detail.cae,
+                    "cae_due": detail.cae_due,
+                    "authorized_at": now,
+                    "observations": messages(detail.observations),
+                }
+            )
+            attempt_rows.append(
+                {"row_id": attempt_id, "outcome": AttemptOutcome.APPROVED, "detail": None}
+            )
             outcome.authorized.append(invoice_id)
             continue
         reasons = [*response.errors, *(detail.observations if detail else [])]
-        attempt.outcome = AttemptOutcome.REJECTED
-        attempt.detail = "; ".join(str(reason) for reason in reasons)
-        invoice.number = None
+        attempt_rows.append(
+            {
+                "row_id": attempt_id,
+                "outcome": AttemptOutcome.REJECTED,
+                "detail": "; ".join(str(reason) for reason in reasons),
+            }
+        )
         if reasons and all(reason.code == NUMBERING for reason in reasons):
-            invoice.status = InvoiceStatus.DRAFT  # an earlier voucher of the batch failed
+            retry.append({"row_id": invoice_id})  # an earlier voucher of the batch failed
             outcome.retry.append(invoice_id)
         else:
-            invoice.status = InvoiceStatus.REJECTED
-            invoice.errors = messages(response.errors)
-            invoice.observations = messages(detail.observations if detail else [])
+            rejected.append(
+                {
+                    "row_id": invoice_id,
+                    "errors": messages(response.errors),
+                    "observations": messages(detail.observations if detail else []),
+                }
+            )
             outcome.rejected.append(invoice_id)
+    _update_invoices(session, {"status": InvoiceStatus.AUTHORIZED, "errors": []}, approved)
+    _update_invoices(session, {"status": InvoiceStatus.REJECTED, "number": None}, rejected)
+    _update_invoices(session, {"status": InvoiceStatus.DRAFT, "number": None}, retry)
+    attempts = AuthorizationAttempt.__table__
+    session.execute(
+        update(attempts)
+        .where(attempts.c.id == attempt_ids[0])
+        .values(request_xml=response.raw_request_xml, response_xml=response.raw_response_xml)
+    )
+    _update_rows(session, attempts, {"finished_at": now}, attempt_rows)
     session.commit()
 
 
 def _tally(session: DbSession, invoice_ids: list[int], outcome: BatchOutcome) -> BatchOutcome:
+    status_of = {
+        invoice_id: status
+        for invoice_id, status in session.execute(
+            select(Invoice.id, Invoice.status).where(Invoice.id.in_(invoice_ids))
+        )
+    }
     for invoice_id in invoice_ids:
-        status = session.get_one(Invoice, invoice_id).status
+        status = status_of[invoice_id]
         if status == InvoiceStatus.AUTHORIZED:
             outcome.authorized.append(invoice_id)
         elif status in UNSETTLED:
@@ -544,3 +630,29 @@ def _tally(session: DbSession, invoice_ids: list[int], outcome: BatchOutcome) ->
             outcome.retry.append(invoice_id)
     session.commit()
     return outcome
+
+
+def _update_invoices(
+    session: DbSession, same: dict[str, object], rows: list[dict[str, object]]
+) -> None:
+    _update_rows(session, Invoice.__table__, same, rows)
+
+
+def _update_rows(
+    session: DbSession, table: Table, same: dict[str, object], rows: list[dict[str, object]]
+) -> None:
+    """One UPDATE for many rows (an executemany): `same` for every row, each row's own values
+    (the keys of its dict, all rows alike) and its id under `row_id`. Nothing when no rows."""
+    if not rows:
+        return
+    own: dict[str, object] = {
+        name: bindparam(f"new_{name}") for name in rows[0] if name != "row_id"
+    }
+    statement = update(table).where(table.c.id == bindparam("row_id")).values({**same, **own})
+    session.execute(
+        statement,
+        [
+            {key if key == "row_id" else f"new_{key}": value for key, value in row.items()}
+            for row in rows
+        ],
+    )

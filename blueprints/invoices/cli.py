@@ -1,7 +1,10 @@
 """`flask --app app invoices reconcile` and `flask --app app invoices verify`.
 
-`verify` is the accountant's audit against ARCA and the proof of the exactly-once claim: every
-authorized invoice is looked up with FECompConsultar and compared field by field.
+`verify` is the accountant's audit against ARCA and the proof of the exactly-once claim, from
+both sides (blueprints/invoices/verify.py): every number ARCA used since the sequence's checkpoint
+is looked up with FECompConsultar and matched to the invoice holding it, so every authorized
+invoice above the checkpoint is compared field by field in the same walk (`--full`: from 1).
+`verify_invoices` is the app-side walk alone, for tests and scripts.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from arca.errors import ArcaError
 from blueprints.certificates.connection import arca_client
 from blueprints.invoices.authorization import build_request, reconcile_pending, same_voucher
 from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.verify import SequenceReport, verify_all, verify_job
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import DbSession, db
+from core.jobs import enqueue
 
 invoices_cli = click.Group("invoices", help="Invoices and ARCA: settle unknown outcomes, audit.")
 
@@ -48,20 +53,71 @@ class Mismatch:
 
 @invoices_cli.command("verify")
 @click.option("--organization", "cuit", help="Only this organization (CUIT).")
+@click.option("--full", is_flag=True, help="Walk every number from 1, ignoring the checkpoints.")
+@click.option("--every", type=int, default=0, help="Repeat every N seconds (the scheduled check).")
+@click.option("--enqueue", "queue", is_flag=True, help="Queue the check for an RQ worker.")
 @with_appcontext
-def verify_command(cuit: str | None) -> None:
-    """Compare every authorized invoice with ARCA's record; exit 1 listing any mismatch."""
+def verify_command(cuit: str | None, full: bool, every: int, queue: bool) -> None:
+    """Walk ARCA's numbers of every sequence and match the app: lost CAEs, duplicates, gaps,
+    mismatches (exit 1 on any). Late CAEs are adopted onto their draft, sequences blocked by
+    them freed; what needs a person is recorded as `invoice.needs_attention`."""
     organization_id = _organization_id(db.session, cuit)
-    checked, mismatches = verify_invoices(db.session, organization_id)
-    for mismatch in mismatches:
-        invoice = mismatch.invoice
+    if queue:
+        job = enqueue(verify_job, organization_id, description="verify invoices against ARCA")
+        click.echo(f"verification queued (job {job})" if job else "verification done inline")
+        return
+    while True:
+        reports = verify_all(db.session, organization_id, get_arca(), full)
+        problems = print_reports(reports)
+        _print_app_side(reports)
+        if not every:
+            if problems:
+                raise SystemExit(1)
+            return
+        time.sleep(every)
+
+
+def print_reports(reports: list[SequenceReport]) -> int:
+    """A line per sequence ARCA or the app used, each finding under it with both sides."""
+    empty = 0
+    for report in reports:
+        if not report.last and not report.findings:
+            empty += 1
+            continue
+        healed = len(report.findings) - len(report.problems)
         click.echo(
-            f"MISMATCH invoice {invoice.id} (type {invoice.invoice_type}, "
-            f"{invoice.point_of_sale_number:05d}-{invoice.number:08d}): {mismatch.problem}"
+            f"{report.label()}: ARCA last {report.last}, asked {report.queries} "
+            f"(from {report.start + 1}), verified through {report.verified_through}; "
+            f"{len(report.problems)} problems, {healed} healed"
         )
-    click.echo(f"{checked} authorized invoices checked against ARCA, {len(mismatches)} mismatches")
-    if mismatches:
-        raise SystemExit(1)
+        for finding in report.findings:
+            number = f"#{finding.number}" if finding.number is not None else "-"
+            click.echo(f"  {finding.kind.upper()} {number}: {finding.text}")
+            for side in (finding.arca, finding.app):
+                if side:
+                    click.echo(f"      {side}")
+    problems = sum(len(report.problems) for report in reports)
+    click.echo(
+        f"{len(reports)} sequences verified against ARCA ({empty} empty), {problems} problems"
+    )
+    return problems
+
+
+def _print_app_side(reports: list[SequenceReport]) -> None:
+    """The app's side: each authorized invoice the walk compared, and what differed."""
+    mismatches = 0
+    for report in reports:
+        for finding in report.problems:
+            if finding.kind not in ("gap", "mismatch") or finding.invoice_id is None:
+                continue
+            mismatches += 1
+            sequence, number = report.sequence, finding.number or 0
+            click.echo(
+                f"MISMATCH invoice {finding.invoice_id} (type {sequence.invoice_type}, "
+                f"{sequence.point_of_sale:05d}-{number:08d}): {finding.text}"
+            )
+    checked = sum(report.authorized_checked for report in reports)
+    click.echo(f"{checked} authorized invoices checked against ARCA, {mismatches} mismatches")
 
 
 def verify_invoices(session: DbSession, organization_id: int | None) -> tuple[int, list[Mismatch]]:

@@ -256,6 +256,9 @@ class AuthorizationAttempt(db.Model):  # type: ignore[name-defined]
     outcome: Mapped[str] = mapped_column(String(16), default=AttemptOutcome.PENDING)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
+    # The SOAP exchange as sent and received. A bulk request's XML holds all its vouchers: it
+    # is kept once, on the batch's first attempt (the batch's attempts share `started_at`),
+    # rather than copied onto each of up to 250 rows.
     request_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
     response_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
     detail: Mapped[str | None] = mapped_column(Text)

@@ -402,6 +402,17 @@ class Rejection(BaseModel):
     reasons: list[str]
 
 
+class Blocker(BaseModel):
+    id: int
+    name: str = Field(description='The unsettled voucher, e.g. "Factura B 00001-00000001".')
+
+
+class WaitingDraft(Rejection):
+    waiting_for: list[Blocker] = Field(
+        description="The unsettled vouchers of its sequence it waits for."
+    )
+
+
 class SkippedDraft(BaseModel):
     id: int
     type: CodeName
@@ -420,8 +431,15 @@ class Batch(BaseModel):
     percent: int
     finished: bool
     failure: str | None
-    rejected: list[Rejection]
-    skipped: list[SkippedDraft]
+    rejected: list[Rejection] = Field(description="Refused by ARCA, with its reasons.")
+    waiting: list[WaitingDraft] = Field(
+        description="Not sent: another voucher of its sequence is unsettled; sent again later."
+    )
+    unsettled: list[Rejection] = Field(
+        description="Sent, ARCA has not said whether it got it: settled by a query, never resent."
+    )
+    not_sent: list[Rejection] = Field(description="Not sent, with why: it can be sent again.")
+    skipped: list[SkippedDraft] = Field(description="Left out by the preflight, with why.")
     links: dict[str, str]
 
 
@@ -590,6 +608,9 @@ def batch_of(key: str, progress: BulkProgress, links: dict[str, str]) -> Batch:
         finished=progress.finished,
         failure=progress.failure,
         rejected=[Rejection(**r) for r in progress.rejected],
+        waiting=[WaitingDraft(**w) for w in progress.waiting],
+        unsettled=[Rejection(**u) for u in progress.unsettled],
+        not_sent=[Rejection(**n) for n in progress.not_sent],
         skipped=[
             SkippedDraft(
                 id=s["id"],

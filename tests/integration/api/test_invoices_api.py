@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from arca.codes import IssuerCondition
+from arca.sandbox import http_500
 from blueprints.customers.models import Customer
 from blueprints.invoices.models import Invoice
 from blueprints.organizations.models import Organization
@@ -428,6 +429,25 @@ def test_bulk_authorization_is_a_job_with_progress(app: Flask) -> None:
     assert numbers == [1, 2, 3]
     nothing = api.post("/invoice-batches", {"invoice_ids": [stale + 1000]})
     assert nothing.status_code == 422
+
+
+def test_a_batch_arca_failed_says_per_draft_it_was_not_sent(app: Flask) -> None:
+    api = api_for(app)
+    ready = [api.create()["id"] for _ in range(2)]
+    with app.app_context():
+        get_arca().sandbox().faults.add(http_500(operation="FECompTotXRequest"))
+    try:
+        batch = api.post("/invoice-batches", {"invoice_ids": ready}).get_json()
+        with app.app_context():
+            run_worker(burst=True)
+    finally:
+        with app.app_context():
+            get_arca().sandbox().faults.clear()
+    done = api.get(f"/invoice-batches/{batch['key']}").get_json()
+    assert (done["finished"], done["authorized"], done["percent"]) == (True, 0, 100)
+    assert [item["id"] for item in done["not_sent"]] == ready
+    assert all(item["reasons"] for item in done["not_sent"])
+    assert done["rejected"] == done["waiting"] == done["unsettled"] == []
 
 
 def test_another_organizations_invoices_are_404_on_every_operation(app: Flask) -> None:
