@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from app import create_app
 from blueprints.api.models import ApiKey, ApiKeyUsage
 from core.db import db
 from tests.api import bearer, make_api_key
 from tests.factories import make_organization, make_user
 
 pytestmark = pytest.mark.embedded
-
-
-@pytest.fixture
-def embedded_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for name in list(os.environ):
-        if name.startswith("TALONARIO_"):
-            monkeypatch.delenv(name)
-    app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_keys_limits_and_usage_on_sqlite(embedded_app: Flask) -> None:

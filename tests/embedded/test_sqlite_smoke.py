@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 
-from app import create_app
 from blueprints.auth.models import User
 from blueprints.organizations.models import Membership, Organization
 from core.db import db
 from tests.web import post_form, text_of
 
 pytestmark = pytest.mark.embedded
-
-
-@pytest.fixture
-def embedded_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name in list(os.environ):
-        if name.startswith("TALONARIO_"):
-            monkeypatch.delenv(name)
-    app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_migrations_and_signup_on_sqlite(embedded_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
