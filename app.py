@@ -33,8 +33,8 @@ from core.crypto import init_crypto
 from core.db import db, migrate
 from core.i18n import init_i18n
 from core.inputs import init_inputs
-from core.jobs import worker_command
 from core.security import init_security
+from core.tasks import tasks_cli, worker_command
 from core.web import init_web
 
 BLUEPRINTS = (
@@ -79,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(keys_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(tasks_cli)
     app.cli.add_command(invoices_cli)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]

@@ -248,10 +248,11 @@ def build_client(
 ) -> Client:
     """A zeep `Client` for one of the project's WSDLs (parsed once per process).
 
-    `raw_response`: zeep builds and sends the envelope from the WSDL (names, namespace,
-    SOAPAction); callers read the reply themselves, so that faults (WSAA's come with HTTP 500)
-    and transport failures map to our own errors, and money stays Decimal (zeep would read
-    xsd:double as float).
+    `raw_response`: zeep builds the envelope from the WSDL (names, namespace, SOAPAction) and
+    sends it (WSFEv1 posts through `client.transport` itself, and builds FECAESolicitar's
+    envelope without zeep, byte for byte the same); callers read the reply themselves, so that
+    faults (WSAA's come with HTTP 500) and transport failures map to our own errors, and money
+    stays Decimal (zeep would read xsd:double as float).
     """
     return Client(
         load_document(wsdl),

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
 
 import requests
+from lxml import etree
 from zeep.exceptions import Error as ZeepError
 from zeep.wsdl.utils import etree_to_string
 
@@ -38,6 +39,7 @@ from arca.errors import (
     rejection_for,
 )
 from arca.transport import (
+    SOAP11_ENVELOPE,
     SoapReply,
     Timeouts,
     build_client,
@@ -316,7 +318,11 @@ def parse_date(value: str | None) -> dt.date | None:
     text = (value or "").strip()
     if not text or text.upper() == "NULL":
         return None
-    return dt.datetime.strptime(text[:8], "%Y%m%d").date()
+    digits = text[:8]
+    if len(digits) == 8 and digits.isascii() and digits.isdigit():
+        # ARCA's usual form, read without strptime (a sixth of its cost, twice a voucher).
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    return dt.datetime.strptime(digits, "%Y%m%d").date()
 
 
 def parse_timestamp(value: str | None) -> dt.datetime | None:
@@ -387,6 +393,37 @@ def build_cae_request(request: CaeRequest) -> dict[str, Any]:
     }
 
 
+def build_cae_envelope(auth: dict[str, Any], request: CaeRequest) -> Any:
+    """FECAESolicitar's whole SOAP envelope (an lxml element), `auth` as `Auth` in it.
+
+    Built directly from `build_cae_request`'s values, whose keys are in the WSDL's sequence
+    order: the same elements, prefixes and bytes zeep renders from the WSDL for the same
+    arguments (a unit test holds the two equal, every optional part included), at a quarter
+    of the cost (some 11 ms for a batch of 250 where zeep takes 43). Raises `ValueError` for
+    a value that is neither text nor an integer (nothing is sent).
+    """
+    envelope = etree.Element(f"{{{SOAP11_ENVELOPE}}}Envelope", nsmap={"soap-env": SOAP11_ENVELOPE})
+    body = etree.SubElement(envelope, f"{{{SOAP11_ENVELOPE}}}Body")
+    operation = etree.SubElement(body, NS + "FECAESolicitar", nsmap={"ns0": WSFE_NAMESPACE})
+    _append_values(operation, {"Auth": auth, "FeCAEReq": build_cae_request(request)})
+    return envelope
+
+
+def _append_values(parent: Any, values: dict[str, Any]) -> None:
+    # A list is a repeated element; None is an absent one (as zeep leaves out minOccurs=0).
+    for name, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            child = etree.SubElement(parent, NS + name)
+            if isinstance(item, dict):
+                _append_values(child, item)
+            elif isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
+                child.text = str(item)
+            else:
+                raise ValueError(f"FECAESolicitar: {name} is not text nor an integer: {item!r}")
+
+
 def _optional_date(value: dt.date | None) -> str | None:
     return None if value is None else format_date(value)
 
@@ -436,8 +473,9 @@ def _buyer(item: Buyer) -> dict[str, Any]:
 
 
 def _text(element: Any, name: str) -> str | None:
-    value = element.findtext(NS + name) if element is not None else None
-    return None if value is None else value.strip()
+    # The first child so named, as findtext, without its path parsing (half the cost).
+    child = next(element.iterchildren(NS + name), None) if element is not None else None
+    return None if child is None else (child.text or "").strip()
 
 
 def _int(element: Any, name: str, default: int | None = None) -> int:
@@ -605,6 +643,18 @@ def _split_classes(value: str) -> tuple[str, ...]:
     return tuple(part.strip().upper() for part in value.split("/") if part.strip())
 
 
+SOAP11_CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+def build_soap_actions(client: Any) -> dict[str, str]:
+    """Each WSFEv1 operation's SOAPAction header as zeep sends it: the WSDL's, quoted."""
+    operations = client.wsdl.bindings[WSFE_BINDING].all()
+    return {
+        name: f'"{operation.soapaction}"' if operation.soapaction else '""'
+        for name, operation in operations.items()
+    }
+
+
 def redact_auth(envelope: Any) -> str:
     """The envelope as text, with `Auth/Token` and `Auth/Sign` replaced (the tree is changed)."""
     for name in ("Token", "Sign"):
@@ -642,6 +692,7 @@ class WsfeClient:
         client = build_client(WSFE_WSDL, environment, session, timeouts)
         self._client = client
         self._service = client.create_service(WSFE_BINDING, environment.wsfe_url)
+        self._soap_actions = build_soap_actions(client)
 
     # -- health and numbering --
 
@@ -688,9 +739,12 @@ class WsfeClient:
         """
         if not request.details:
             raise ValueError("a CaeRequest needs at least one voucher")
-        arguments = {"Auth": self._auth_value(), "FeCAEReq": build_cae_request(request)}
-        raw_request = self._render("FECAESolicitar", arguments)
-        answer = self._call("FECAESolicitar", mutating=True, raw_request=raw_request, **arguments)
+        # Built once, without zeep (its rendering was most of the client's cost for a batch of
+        # 250): the bytes for the wire first, then the same tree redacted for the record.
+        envelope = build_cae_envelope(self._auth_value(), request)
+        body = etree_to_string(envelope)
+        raw_request = redact_auth(envelope)
+        answer = self._post("FECAESolicitar", body, mutating=True, raw_request=raw_request)
         try:
             return parse_cae_result(answer.result, raw_request, answer.raw_response_xml)
         except (ValueError, InvalidOperation) as exc:
@@ -815,26 +869,36 @@ class WsfeClient:
         if errors:
             raise rejection_for(errors)
 
-    def _render(self, operation: str, arguments: dict[str, Any]) -> str:
-        """The envelope zeep will send for `operation`, redacted, as text."""
+    def _render(self, operation: str, arguments: dict[str, Any]) -> Any:
+        """The envelope zeep builds from the WSDL for `operation` (an lxml element, unredacted).
+
+        Raises `ValueError` when `arguments` do not fit the WSDL (nothing is sent).
+        """
         try:
-            envelope = self._client.create_message(self._service, operation, **arguments)
+            return self._client.create_message(self._service, operation, **arguments)
         except (ZeepError, TypeError) as exc:
             raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
-        return redact_auth(envelope)
 
-    def _call(
-        self, operation: str, mutating: bool = False, raw_request: str = "", **arguments: Any
+    def _call(self, operation: str, **arguments: Any) -> _Answer:
+        """Render and send one read-only request; see `_post`."""
+        return self._post(operation, etree_to_string(self._render(operation, arguments)))
+
+    def _post(
+        self, operation: str, body: bytes, mutating: bool = False, raw_request: str = ""
     ) -> _Answer:
-        """Send one request; return its `<operation>Result` or raise per the module's rules."""
+        """Send one rendered envelope; return its `<operation>Result` or raise per the rules above.
+
+        What zeep's own `send` does once it has rendered: the same bytes (`etree_to_string`),
+        the same headers (SOAP 1.1: `text/xml` and the WSDL's quoted SOAPAction), through the
+        client's `Transport.post` (its session and timeouts).
+        """
+        headers = {"SOAPAction": self._soap_actions[operation], "Content-Type": SOAP11_CONTENT_TYPE}
         try:
-            response = getattr(self._service, operation)(**arguments)
+            response = self._client.transport.post(self.environment.wsfe_url, body, headers)
         except requests.RequestException as exc:
             if mutating and request_may_have_arrived(exc):
                 raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
             raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-        except (ZeepError, TypeError) as exc:
-            raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
         reply = read_soap_reply(response)
         self._check_reply(operation, reply, mutating, raw_request)
         result = reply.payload.find(f"{NS}{operation}Result")

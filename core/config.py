@@ -30,6 +30,14 @@ DEFAULTS: dict[str, Any] = {
     # a request that timed out may still be processed late (NOTES §12.1).
     "ARCA_UNKNOWN_GRACE_SECONDS": 90,
     "CACHE_KEY_PREFIX": "talonario:",
+    # Durable requests (core/tasks.py): a request that must wait (ARCA down, a voucher of its
+    # sequence unconfirmed) is retried after 5 s, 10 s, 20 s… up to 10 minutes apart, and given
+    # up after 50 attempts or a day; each `flask worker` wakes vanished ones every 2 s.
+    "TASKS_RETRY_SECONDS": 5,
+    "TASKS_RETRY_MAX_SECONDS": 600,
+    "TASKS_MAX_ATTEMPTS": 50,
+    "TASKS_GIVE_UP_SECONDS": 24 * 3600,
+    "TASKS_DISPATCH_SECONDS": 2,
     "SESSION_COOKIE_SECURE": True,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 60,

@@ -65,6 +65,13 @@ def format_moment(value: dt.datetime | None) -> str:
     return format_datetime(value, "dd/MM/yyyy HH:mm") if value else ""
 
 
+def format_clock(value: dt.datetime | str | None) -> str:
+    """hh:mm:ss in Buenos Aires time (an ISO string, as kept in JSON, too)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return format_datetime(value, "HH:mm:ss") if value else ""
+
+
 def iva_label(condition: str) -> str:
     return ISSUER_CONDITION_LABELS.get(IssuerCondition(condition), condition)
 
@@ -78,6 +85,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["number"] = format_decimal_input  # "1.500,5", never "1E+1"
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["moment"] = format_moment
+    app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["cuit"] = format_cuit
     app.jinja_env.globals["iva_label"] = iva_label
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

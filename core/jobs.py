@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
 from flask import current_app
-from flask.cli import with_appcontext
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from core.cache import RedisCache, get_cache
 
@@ -38,21 +36,3 @@ def enqueue(function: Callable[..., Any], *args: Any, description: str) -> str |
         function(*args)
         return None
     return str(queue.enqueue_call(function, args=args, description=description).id)
-
-
-def run_worker(burst: bool = False) -> bool:
-    """Work the app's queue in this process (no fork: the app context and its engine stay
-    valid). With `burst`, return once the queue is empty."""
-    queue = job_queue()
-    if queue is None:
-        raise click.ClickException("TALONARIO_REDIS_URL is not set: jobs run inline, no worker.")
-    worker = SimpleWorker([queue], connection=queue.connection)
-    return bool(worker.work(burst=burst, logging_level="INFO"))
-
-
-@click.command("worker")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@with_appcontext
-def worker_command(burst: bool) -> None:
-    """Run background jobs (imports, ARCA calls) from Redis; start as many as needed."""
-    run_worker(burst)

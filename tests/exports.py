@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.web import post_form, text_of
 
 

@@ -37,6 +37,7 @@ from blueprints.invoices.jobs import (
     PreflightRefused,
     is_queued,
     is_settled,
+    refresh,
     start_authorization,
     wait_until_settled,
 )
@@ -208,8 +209,8 @@ def get_invoice_status(path: schema.InvoicePath) -> Response:
 
     The status and, while ARCA is being asked, `retry_after` (also as the Retry-After header).
     """
-    invoice = find_invoice(path.invoice_id)
-    status = status_model(invoice)
+    refresh(db.session, find_invoice(path.invoice_id).id)  # without Redis, a due retry runs
+    status = status_model(find_invoice(path.invoice_id))
     headers = {} if status.settled else {"Retry-After": str(schema.RETRY_AFTER_SECONDS)}
     return respond(status, headers=headers)
 
@@ -292,7 +293,7 @@ def get_invoice_batch(path: schema.BatchPath) -> Response:
     How many were sent, authorized and rejected (with ARCA's reasons) so far; `finished` once
     done. Kept 24 hours.
     """
-    progress = load_progress(path.key, g.organization_id)
+    progress = load_progress(db.session, path.key, g.organization_id)
     headers = {} if progress.finished else {"Retry-After": str(schema.RETRY_AFTER_SECONDS)}
     return respond(batch_model(path.key, progress), headers=headers)
 
@@ -494,7 +495,7 @@ def invoice_model(invoice: Invoice) -> schema.Invoice:
 
 
 def status_model(invoice: Invoice) -> schema.AuthorizationStatus:
-    queued = is_queued(invoice.id)
+    queued = is_queued(db.session, invoice.id)
     return schema.status_of(invoice, queued, is_settled(invoice, queued), links(invoice.id))
 
 

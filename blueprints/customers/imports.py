@@ -31,9 +31,9 @@ from blueprints.customers.services import (
     receiver_conditions,
 )
 from core.cache import Cache, get_cache
-from core.db import DbSession, db, utcnow
+from core.db import DbSession, utcnow
 from core.errors import Conflict, NotFound
-from core.jobs import enqueue
+from core.tasks import Task, handles, submit, wake
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +41,7 @@ T = TypeVar("T")
 Mode = Literal["skip", "update"]
 MODES: tuple[Mode, ...] = ("skip", "update")
 BATCH = 1000
+IMPORT = "customers.import"
 PROGRESS_TTL_SECONDS = 6 * 3600
 # The import key: (doc type, number), or (99, folded name) for anonymous final consumers.
 Key = tuple[int, str]
@@ -105,30 +106,43 @@ def confirm_import(
     record.mode = mode
     record.status = ImportStatus.QUEUED
     record.created_by_id = actor.id if actor else record.created_by_id
-    session.commit()
     import_id = record.id
-    if record.total_rows >= current_app.config["CUSTOMER_IMPORT_BACKGROUND_ROWS"]:
-        enqueue(run_import_job, import_id, description=f"customer import {import_id}")
-    else:
+    if record.total_rows < current_app.config["CUSTOMER_IMPORT_BACKGROUND_ROWS"]:
+        session.commit()
         run_customer_import(session, import_id, get_cache())
+    else:
+        # A durable request in the same transaction (`core.tasks`): a lost job is woken again.
+        task_id = submit(
+            session,
+            IMPORT,
+            {"import_id": import_id},
+            organization_id=record.organization_id,
+            key=f"customer-import:{import_id}",
+        )
+        session.commit()
+        if task_id is not None:
+            wake([task_id])
     session.expire_all()
     return session.get_one(CustomerImport, import_id)
 
 
-def run_import_job(import_id: int) -> None:
-    """The RQ entry point (also called inline): runs in an app context."""
-    try:
-        run_customer_import(db.session, import_id, get_cache())
-    finally:
-        db.session.remove()
+@handles(IMPORT)
+def import_task(session: DbSession, task: Task) -> None:
+    """The request's run; an import a killed worker left running is run again (its one
+    transaction died with the worker: nothing of it was kept)."""
+    run_customer_import(session, int(task.payload["import_id"]), get_cache(), take_over=True)
 
 
-def run_customer_import(session: DbSession, import_id: int, cache: Cache) -> None:
-    """Import a queued file in one transaction; at most once (a second delivery finds it
-    claimed and returns). On failure nothing is imported and the import says it failed."""
+def run_customer_import(
+    session: DbSession, import_id: int, cache: Cache, take_over: bool = False
+) -> None:
+    """Import a queued file in one transaction; at most once (a second run finds it claimed
+    and returns, unless `take_over` says the holder is gone). On failure nothing is imported
+    and the import says it failed."""
+    claimable = [ImportStatus.QUEUED, *([ImportStatus.RUNNING] if take_over else [])]
     claimed = session.execute(
         update(CustomerImport)
-        .where(CustomerImport.id == import_id, CustomerImport.status == ImportStatus.QUEUED)
+        .where(CustomerImport.id == import_id, CustomerImport.status.in_(claimable))
         .values(status=ImportStatus.RUNNING)
     )
     session.commit()

@@ -1,9 +1,10 @@
 """Exports as background jobs: start one, build it in a worker, serve the file.
 
-`start_export` records the export and queues `export_job` (run inline without Redis). The job
-claims the row, calls the kind's builder, which reports progress as it goes (each report is
-committed, so builders read in batches and never hold a cursor across one), and stores the
-whole file with `done` in one commit. A failure rolls back whatever the builder did and
+`start_export` records the export with its durable request (`core.tasks`: run by a worker, or
+inline without Redis; woken again if its job is lost). The run claims the row, calls the kind's
+builder, which reports progress as it goes (each report is committed, so builders read in
+batches and never hold a cursor across one), and stores the whole file with `done` in one
+commit. A failure rolls back whatever the builder did and
 records the error instead: a file is served only when complete.
 """
 
@@ -19,9 +20,10 @@ from sqlalchemy import and_, delete, or_, update
 
 from blueprints.auth.models import User
 from blueprints.exports.models import Export, ExportStatus
-from core.db import DbSession, db, utcnow
+from core.db import DbSession, utcnow
 from core.errors import DomainError, NotFound
-from core.jobs import JOB_TIMEOUT_SECONDS, enqueue
+from core.jobs import JOB_TIMEOUT_SECONDS
+from core.tasks import Task, handles, submit, wake
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class ExportKind:
 
 # Filled by the slices that export (their views module registers its kinds).
 EXPORT_KINDS: dict[str, ExportKind] = {}
+BUILD = "exports.build"
 
 
 def start_export(
@@ -76,24 +79,34 @@ def start_export(
         expires_at=utcnow() + EXPORT_TTL,
     )
     session.add(export)
-    session.commit()
+    session.flush()
     export_id = export.id
-    enqueue(export_job, export_id, description=f"export {kind} {export_id}")
+    # A durable request in the same transaction (`core.tasks`): a lost job is woken again.
+    task_id = submit(
+        session,
+        BUILD,
+        {"export_id": export_id},
+        organization_id=organization_id,
+        key=f"export:{export_id}",
+    )
+    session.commit()
+    if task_id is not None:
+        wake([task_id])
     return export_id
 
 
-def export_job(export_id: int) -> None:
-    """The RQ entry point (also run inline): in an app context."""
-    try:
-        run_export(db.session, export_id)
-    finally:
-        db.session.remove()
+@handles(BUILD)
+def build_task(session: DbSession, task: Task) -> None:
+    """The request's run: builds it, taking over a build a killed worker left half done (the
+    task's lock says nobody else is at it)."""
+    run_export(session, int(task.payload["export_id"]), take_over=True)
 
 
-def run_export(session: DbSession, export_id: int) -> None:
-    """Build and store the export. Safe to run twice: a second delivery finds it claimed (or
-    done) and returns; only a claim older than `STALLED_AFTER` is taken over."""
-    if not _claim(session, export_id):
+def run_export(session: DbSession, export_id: int, take_over: bool = False) -> None:
+    """Build and store the export. Safe to run twice: a second run finds it claimed (or done)
+    and returns; a claim is taken over when `take_over` says its holder is gone, or when it is
+    older than `STALLED_AFTER`."""
+    if not _claim(session, export_id, take_over):
         return
     export = session.get_one(Export, export_id)
     organization_id, parameters = export.organization_id, dict(export.parameters)
@@ -126,8 +139,8 @@ def run_export(session: DbSession, export_id: int) -> None:
     session.commit()
 
 
-def _claim(session: DbSession, export_id: int) -> bool:
-    stalled = utcnow() - STALLED_AFTER
+def _claim(session: DbSession, export_id: int, take_over: bool) -> bool:
+    stalled = utcnow() if take_over else utcnow() - STALLED_AFTER
     claimed = session.execute(
         update(Export)
         .where(

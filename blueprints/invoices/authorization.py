@@ -34,7 +34,7 @@ from arca.wsfe import (
     VoucherDetail,
     WsfeClient,
 )
-from blueprints.certificates.connection import arca_client, describe_arca_error
+from blueprints.certificates.connection import ArcaSession, arca_client, describe_arca_error
 from blueprints.invoices.locks import Sequence, sequence_lock
 from blueprints.invoices.models import (
     EDITABLE,
@@ -80,12 +80,18 @@ def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway)
     sequence = sequence_of(invoice)
     with sequence_lock(sequence):
         session.expire_all()  # whatever was read before the lock may be stale
-        invoice = session.get_one(Invoice, invoice_id)
-        if invoice.status not in EDITABLE:
+        if session.get_one(Invoice, invoice_id).status == InvoiceStatus.AUTHORIZED:
             raise InvoiceNotEditable(_("Este comprobante ya fue autorizado o se está autorizando."))
-        with arca_client(session, invoice.organization_id, gateway) as arca:
-            settle_sequence(session, sequence, arca.wsfe)
-            if _unsettled_count(session, sequence):
+        with arca_client(session, sequence.organization_id, gateway) as arca:
+            # Settled first: the invoice itself may be unsettled (a request resumed after a
+            # crash), and may come back a draft (ARCA never got it) to be sent now.
+            unsettled = settle_sequence(session, sequence, arca.wsfe)
+            if session.get_one(Invoice, invoice_id).status not in EDITABLE:
+                session.commit()
+                raise InvoiceNotEditable(
+                    _("Este comprobante ya fue autorizado o se está autorizando.")
+                )
+            if unsettled:
                 # NOTES §12.1: never a new number while one of the sequence is unsettled.
                 raise SequencePending(
                     _(
@@ -130,8 +136,9 @@ def _send(
         _record_unknown(session, invoice_id, attempt_id, error)
         _settle_one(session, invoice_id, wsfe)
         return
-    except (arca_errors.ServiceUnavailable, arca_errors.SoapFault) as error:
-        # Certainly not processed: the number goes back, the draft stays as it was.
+    except arca_errors.ArcaError as error:
+        # Anything but OutcomeUnknown (a SoapFault, ARCA unreachable, no ticket from WSAA) means
+        # certainly not processed: the number goes back, the draft stays as it was.
         message = describe_arca_error(error)
         _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
         raise ArcaCallFailed(message) from error
@@ -164,12 +171,14 @@ def record_response(
 # --- settling what may have happened ------------------------------------------------------------
 
 
-def settle_sequence(session: DbSession, sequence: Sequence, wsfe: WsfeClient) -> None:
+def settle_sequence(session: DbSession, sequence: Sequence, wsfe: WsfeClient) -> int:
     """Settle every invoice of the sequence left `authorizing` or `unknown` (a crash, a lost
-    answer) before a new number is taken. Call with the sequence's lock held."""
+    answer) before a new number is taken; returns how many are still unsettled (ARCA could
+    not say). Call with the sequence's lock held."""
     pending = unsettled_ids(session, sequence)
     for invoice_id in pending:
         _settle_one(session, invoice_id, wsfe)
+    return _unsettled_count(session, sequence) if pending else 0
 
 
 def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
@@ -203,7 +212,16 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
         )
     elif stored is None:
         _release(
-            session, invoice_id, attempt, AttemptOutcome.RECONCILED, "ARCA has no such voucher"
+            session,
+            invoice_id,
+            attempt,
+            AttemptOutcome.RECONCILED,
+            "ARCA has no such voucher",
+            _(
+                "ARCA nunca recibió el envío del número %(number)s: no lo autorizó y el número "
+                "quedó libre. Podés enviarlo de nuevo.",
+                number=number,
+            ),
         )
     elif stored.result == "A" and stored.authorization_code and same_voucher(stored, ours):
         _adopt_stored(session, invoice_id, attempt, stored)
@@ -434,56 +452,65 @@ class BatchOutcome:
 
 
 def authorize_batch(
-    session: DbSession, invoice_ids: list[int], gateway: ArcaGateway
+    session: DbSession,
+    invoice_ids: list[int],
+    gateway: ArcaGateway,
+    sequence: Sequence | None = None,
+    arca: ArcaSession | None = None,
 ) -> BatchOutcome:
     """Authorize drafts of ONE sequence in a single FECAESolicitar (CantReg = len), with the
     same contract as `authorize_invoice`, per voucher: numbers reserved in order and committed
     before the call; each detail's verdict recorded; a voucher refused only because an earlier
     one of the batch was (10016) is released for a later batch; a lost answer is settled by
-    FECompConsultar voucher by voucher. Invoices no longer editable are skipped."""
-    outcome = BatchOutcome()
-    first = session.get_one(Invoice, invoice_ids[0])
-    sequence = sequence_of(first)
+    FECompConsultar voucher by voucher. Invoices no longer editable are skipped. A caller
+    sending several batches (bulk) passes their `sequence` and its open `arca` session."""
+    sequence = sequence or sequence_of(session.get_one(Invoice, invoice_ids[0]))
     with sequence_lock(sequence):
         session.expire_all()
-        # Still drafts once the lock is held (one statement for the whole batch).
-        editable = set(
-            session.scalars(
-                select(Invoice.id).where(Invoice.id.in_(invoice_ids), Invoice.status.in_(EDITABLE))
-            )
+        if arca is not None:
+            return _send_batch(session, invoice_ids, sequence, arca)
+        with arca_client(session, sequence.organization_id, gateway) as opened:
+            return _send_batch(session, invoice_ids, sequence, opened)
+
+
+def _send_batch(
+    session: DbSession, invoice_ids: list[int], sequence: Sequence, arca: ArcaSession
+) -> BatchOutcome:
+    outcome = BatchOutcome()
+    # Settled first: a resumed job's own vouchers may be unsettled, and those ARCA never got
+    # come back as drafts to send now.
+    unsettled = settle_sequence(session, sequence, arca.wsfe)
+    # Still drafts once the lock is held (one statement for the whole batch).
+    editable = set(
+        session.scalars(
+            select(Invoice.id).where(Invoice.id.in_(invoice_ids), Invoice.status.in_(EDITABLE))
         )
-        ids = [i for i in invoice_ids if i in editable]
-        if not ids:
-            return outcome
-        with arca_client(session, sequence.organization_id, gateway) as arca:
-            settle_sequence(session, sequence, arca.wsfe)
-            if _unsettled_count(session, sequence):
-                outcome.retry = ids
-                return outcome
-            last = ask_arca(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
-            request, attempts = reserve_batch(session, ids, last + 1)
-            try:
-                response = arca.wsfe.authorize(request)
-            except arca_errors.OutcomeUnknown as error:
-                for invoice_id, attempt_id in zip(ids, attempts, strict=True):
-                    _record_unknown(session, invoice_id, attempt_id, error)
-                    _settle_one(session, invoice_id, arca.wsfe)
-                return _tally(session, ids, outcome)
-            except arca_errors.ArcaError as error:
-                # Anything but OutcomeUnknown means FECAESolicitar was certainly not processed
-                # (`arca.errors`: a SoapFault, ARCA unreachable, no ticket): numbers go back.
-                message = describe_arca_error(error)
-                for invoice_id, attempt_id in zip(ids, attempts, strict=True):
-                    _release(
-                        session,
-                        invoice_id,
-                        attempt_id,
-                        AttemptOutcome.NOT_SENT,
-                        str(error),
-                        message,
-                    )
-                raise ArcaCallFailed(message) from error
-            record_batch(session, ids, attempts, response, outcome)
+    )
+    ids = [i for i in invoice_ids if i in editable]
+    if not ids:
+        session.commit()
+        return outcome
+    if unsettled:
+        session.commit()
+        outcome.retry = ids
+        return outcome
+    last = ask_arca(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
+    request, attempts = reserve_batch(session, ids, last + 1)
+    try:
+        response = arca.wsfe.authorize(request)
+    except arca_errors.OutcomeUnknown as error:
+        for invoice_id, attempt_id in zip(ids, attempts, strict=True):
+            _record_unknown(session, invoice_id, attempt_id, error)
+            _settle_one(session, invoice_id, arca.wsfe)
+        return _tally(session, ids, outcome)
+    except arca_errors.ArcaError as error:
+        # Anything but OutcomeUnknown means FECAESolicitar was certainly not processed
+        # (`arca.errors`: a SoapFault, ARCA unreachable, no ticket): numbers go back.
+        message = describe_arca_error(error)
+        for invoice_id, attempt_id in zip(ids, attempts, strict=True):
+            _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
+        raise ArcaCallFailed(message) from error
+    record_batch(session, ids, attempts, response, outcome)
     return outcome
 
 

@@ -6,13 +6,17 @@ Per voucher the exactly-once rules of `authorization` hold: each batch is one
 into a later batch, up to `ROUNDS` times. The job degrades, never dies: every ARCA call goes
 through the typed handling of single authorization, one sequence's failure ends that sequence
 only, and every draft ends with an outcome the page lists (`BulkProgress`).
+
+The job is a durable request (`core.tasks`) whose state is its progress, saved after every
+batch: a killed worker or a flushed Redis resumes it where it stopped, and drafts that must wait
+(ARCA unreachable, a voucher of their sequence unconfirmed) are retried with back-off until
+they get a final outcome.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import logging
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -21,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from arca.codes import VOUCHER_TYPES
-from blueprints.certificates.connection import arca_client
+from blueprints.certificates.connection import ArcaSession, arca_client
 from blueprints.invoices.authorization import (
     UNSETTLED,
     ask_arca,
@@ -30,6 +34,7 @@ from blueprints.invoices.authorization import (
     unsettled_ids,
 )
 from blueprints.invoices.locks import Sequence as NumberingSequence
+from blueprints.invoices.locks import SequenceBusy
 from blueprints.invoices.models import (
     EDITABLE,
     AttemptOutcome,
@@ -38,22 +43,28 @@ from blueprints.invoices.models import (
     InvoiceStatus,
 )
 from blueprints.invoices.preflight_adapter import preflight_problems
+from blueprints.points_of_sale.services import ArcaCallFailed
 from core.arca import ArcaGateway, get_arca
-from core.cache import get_cache
-from core.db import DbSession, db
+from core.db import DbSession, utcnow
 from core.errors import DomainError, NotFound, ValidationFailed
-from core.jobs import enqueue
+from core.inputs import parse_id
+from core.tasks import Again, Task, TaskStatus, backoff, handles, poke, submit, wake
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ROUNDS = 3
 BATCH_CEILING = 250  # never more per request, whatever ARCA allows
-PROGRESS_TTL_SECONDS = 24 * 3600
+BULK = "invoices.bulk"
 
 
 @dataclass
 class BulkProgress:
-    """A bulk job's progress, then its outcome: each draft sent ends in exactly one group."""
+    """A bulk job's progress, then its outcome: each draft sent ends in exactly one group.
+
+    Final groups: authorized, rejected, not sent (a person must act). While the job runs, some
+    drafts may be waiting (retried automatically; `waiting_for` names an unsettled voucher of
+    their sequence) or unsettled (sent, ARCA has not said): those groups are recomputed on each
+    run until every draft is final."""
 
     organization_id: int
     total: int
@@ -66,12 +77,14 @@ class BulkProgress:
     # Drafts left out because the preflight found problems: what and why, for the page.
     skipped: list[dict[str, Any]] = field(default_factory=list)
     authorized_ids: list[int] = field(default_factory=list)
-    # Not sent: another voucher of their sequence is unsettled (`waiting_for` names it).
+    # Not sent yet, retried automatically: behind an unsettled voucher, or ARCA failed.
     waiting: list[dict[str, Any]] = field(default_factory=list)
     # Sent, and ARCA has not said whether it got them: settled by FECompConsultar, never resent.
     unsettled: list[dict[str, Any]] = field(default_factory=list)
-    # Not sent (back to a draft, or never left), with why: they can be sent again.
+    # Not sent, with why: a person must act (no certificate…) or retrying was given up.
     not_sent: list[dict[str, Any]] = field(default_factory=list)
+    # When the waiting drafts are tried again (ISO 8601, UTC), while they wait.
+    retry_at: str | None = None
 
     @property
     def percent(self) -> int:
@@ -82,18 +95,31 @@ class BulkProgress:
         return len(self.rejected) + len(self.waiting) + len(self.unsettled) + len(self.not_sent)
 
     def accounted(self) -> set[int]:
-        """The drafts that already have their outcome."""
-        groups = (self.rejected, self.waiting, self.unsettled, self.not_sent)
+        """The drafts that already have their final outcome."""
+        groups = (self.rejected, self.not_sent)
         return {*self.authorized_ids, *(item["id"] for group in groups for item in group)}
 
     def add(self, group: str, item: dict[str, Any]) -> None:
         getattr(self, group).append(item)
-        self.done += 1
+        if group in FINAL_GROUPS:
+            self.done += 1
 
     def add_authorized(self, invoice_ids: list[int]) -> None:
         self.authorized_ids += invoice_ids
         self.authorized += len(invoice_ids)
         self.done += len(invoice_ids)
+
+    def start_run(self) -> None:
+        """A new run recomputes the drafts that were not final."""
+        self.waiting, self.unsettled, self.retry_at, self.failure = [], [], None, None
+
+    @property
+    def pending(self) -> bool:
+        """Some drafts still wait for a final outcome."""
+        return bool(self.waiting or self.unsettled)
+
+
+FINAL_GROUPS = ("rejected", "not_sent")
 
 
 class NothingToAuthorize(ValidationFailed):
@@ -118,7 +144,7 @@ def start_bulk_authorization(
     if not ready and not refused:
         raise NothingToAuthorize(_("No hay borradores listos para autorizar en la selección."))
     key = start_bulk(session, organization_id, ready, refused)
-    return key, load_progress(key, organization_id)
+    return key, load_progress(session, key, organization_id)
 
 
 def skipped_draft(invoice: Invoice, problems: list[str]) -> dict[str, Any]:
@@ -139,17 +165,28 @@ def start_bulk(
     invoice_ids: list[int],
     skipped: Sequence[dict[str, Any]] = (),
 ) -> str:
-    """Queue the organization's editable drafts among `invoice_ids`; returns the job's key.
-    `skipped` (drafts left out, with their problems) is kept with the progress for the page;
-    with nothing to send, nothing is queued."""
+    """Ask for the organization's editable drafts among `invoice_ids` to be authorized (one
+    durable request, committed, then woken); returns the job's key. `skipped` (drafts left out,
+    with their problems) is kept with the progress for the page; with nothing to send, the
+    request is recorded already finished."""
     ids = editable_ids(session, organization_id, invoice_ids)
-    key = uuid.uuid4().hex
     progress = BulkProgress(organization_id, total=len(ids), skipped=list(skipped))
     progress.finished = not ids
-    save_progress(key, progress)
+    task_id = submit(
+        session, BULK, {"invoice_ids": ids}, organization_id=organization_id, state=asdict(progress)
+    )
+    if task_id is None:  # only a keyed task can meet an open one
+        raise RuntimeError("a keyless task was refused")
+    if not ids:
+        session.execute(
+            update(Task)
+            .where(Task.id == task_id)
+            .values(status=TaskStatus.DONE, finished_at=utcnow())
+        )
+    session.commit()
     if ids:
-        enqueue(bulk_job, organization_id, ids, key, description=f"bulk authorize {len(ids)}")
-    return key
+        wake([task_id])
+    return str(task_id)
 
 
 def editable_ids(session: DbSession, organization_id: int, invoice_ids: list[int]) -> list[int]:
@@ -161,37 +198,52 @@ def editable_ids(session: DbSession, organization_id: int, invoice_ids: list[int
     return sorted(session.scalars(query))
 
 
-def bulk_job(organization_id: int, invoice_ids: list[int], key: str) -> None:
-    """The RQ entry point (also run inline without Redis). Whatever happens, the progress ends
-    `finished`: if the job itself crashes, the failure is written there instead of raised
-    (raised only when even that cannot be done, e.g. with Redis gone)."""
-    try:
-        run_bulk(db.session, organization_id, invoice_ids, get_arca(), key)
-    except Exception:
-        log.exception("bulk authorization %s crashed", key)
-        if not _finish_crashed(key, organization_id):
-            raise
-    finally:
-        db.session.remove()
+def _gave_up(session: DbSession, task: Task, why: str) -> None:
+    """Retrying for too long: the drafts still waiting become "not sent", saying so."""
+    progress = BulkProgress(**task.state)
+    reason = _("No pudimos enviarlo a ARCA después de varios intentos: probá de nuevo más tarde.")
+    left = [item["id"] for item in [*progress.waiting, *progress.unsettled]]
+    progress.start_run()
+    _account_for(session, left, progress, reason, transient=False)
+    progress.finished = True
+    save_progress(session, task.id, progress)
+
+
+@handles(BULK, give_up=_gave_up)
+def bulk_task(session: DbSession, task: Task) -> Again | None:
+    """One run of a bulk request: resumes from its saved progress; again while some drafts
+    wait (their retry time on the page), done once every draft has its final outcome."""
+    progress = run_bulk(
+        session, task.organization_id, task.payload["invoice_ids"], get_arca(), task.id
+    )
+    if not progress.pending:
+        return None
+    seconds = backoff(task.attempts)
+    progress.retry_at = (utcnow() + dt.timedelta(seconds=seconds)).isoformat()
+    save_progress(session, task.id, progress)
+    return Again(progress.failure or "waiting", seconds=seconds)
 
 
 def run_bulk(
-    session: DbSession, organization_id: int, invoice_ids: list[int], gateway: ArcaGateway, key: str
+    session: DbSession, organization_id: int, invoice_ids: list[int], gateway: ArcaGateway, key: int
 ) -> BulkProgress:
-    """Send the drafts sequence by sequence and give every one an outcome in the progress:
-    authorized, rejected (ARCA's reasons), waiting for an unsettled voucher (which), sent but
-    unconfirmed, or not sent (why, also written on the draft). ARCA's failures and one
-    sequence's errors end that sequence only; the progress always ends `finished`."""
-    progress = load_progress(key, organization_id)
+    """Send the drafts not yet final, sequence by sequence, and give every one an outcome in
+    the progress: authorized, rejected (ARCA's reasons), waiting (for an unsettled voucher,
+    which; or after an ARCA failure, why), sent but unconfirmed, or not sent (why, also written
+    on the draft). One sequence's errors end that sequence only. The progress ends `finished`
+    unless some drafts wait."""
+    progress = load_state(session, key)
+    progress.start_run()
+    left = [invoice_id for invoice_id in invoice_ids if invoice_id not in progress.accounted()]
     try:
-        _run_sequences(session, organization_id, invoice_ids, gateway, key, progress)
+        _run_sequences(session, organization_id, left, gateway, key, progress)
     except Exception:
         log.exception("bulk authorization %s failed", key)
         session.rollback()
-        progress.failure = progress.failure or _("Falló la autorización masiva; probá de nuevo.")
-    _account_for(session, invoice_ids, progress, progress.failure)
-    progress.finished = True
-    save_progress(key, progress)
+        progress.failure = progress.failure or _("Falló la autorización masiva; la reintentamos.")
+    _account_for(session, left, progress, progress.failure, transient=True)
+    progress.finished = not progress.pending
+    save_progress(session, key, progress)
     return progress
 
 
@@ -200,60 +252,75 @@ def _run_sequences(
     organization_id: int,
     invoice_ids: list[int],
     gateway: ArcaGateway,
-    key: str,
+    key: int,
     progress: BulkProgress,
 ) -> None:
+    """Every sequence over one ARCA session (one login, one read of the certificate)."""
     try:
-        size = batch_size(session, organization_id, gateway)
-    except DomainError as error:  # nothing was sent: every draft is "not sent", saying why
+        with arca_client(session, organization_id, gateway) as arca:
+            size = max(1, min(BATCH_CEILING, ask_arca(arca.wsfe.max_batch_size)))
+            sending = Sending(gateway, arca, size, progress, key)
+            for sequence, ids in by_sequence(session, invoice_ids).items():
+                _run_sequence(session, sequence, ids, sending)
+    except (ArcaCallFailed, SequenceBusy) as error:  # no batch size: nothing sent, all wait
         session.rollback()
         progress.failure = error.message
-        return
-    for ids in by_sequence(session, invoice_ids).values():
-        reason = None
-        try:
-            _run_sequence(session, ids, gateway, size, progress, key)
-        except DomainError as error:
-            session.rollback()
-            reason = error.message
-        except Exception:  # one sequence's bug or outage never stops the others
-            log.exception("bulk authorization %s: a sequence failed", key)
-            session.rollback()
-            reason = _("Falló el envío a ARCA de este punto de venta y tipo; probá de nuevo.")
-        _account_for(session, ids, progress, reason)
-        save_progress(key, progress)
+    except DomainError as error:  # no certificate: nothing sent, a person must act
+        session.rollback()
+        progress.failure = error.message
+        _account_for(session, invoice_ids, progress, error.message, transient=False)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What every batch of a bulk run shares: ARCA's session, the batch size, the progress."""
+
+    gateway: ArcaGateway
+    arca: ArcaSession
+    size: int
+    progress: BulkProgress
+    key: int
 
 
 def _run_sequence(
-    session: DbSession,
-    ids: list[int],
-    gateway: ArcaGateway,
-    size: int,
-    progress: BulkProgress,
-    key: str,
+    session: DbSession, sequence: NumberingSequence, ids: list[int], sending: Sending
 ) -> None:
-    """Up to `ROUNDS` passes; what is left afterwards gets its outcome from `_account_for`."""
-    queue = ids
+    """One sequence's drafts; its failure ends it alone, each draft saying why."""
+    reason, transient = None, True
+    try:
+        _send_rounds(session, sequence, ids, sending)
+    except (ArcaCallFailed, SequenceBusy) as error:
+        session.rollback()
+        reason = error.message
+    except DomainError as error:
+        session.rollback()
+        reason, transient = error.message, False
+    except Exception:  # one sequence's bug or outage never stops the others
+        log.exception("bulk authorization %s: a sequence failed", sending.key)
+        session.rollback()
+        reason = _("Falló el envío a ARCA de este punto de venta y tipo; lo reintentamos.")
+    _account_for(session, ids, sending.progress, reason, transient=transient)
+
+
+def _send_rounds(
+    session: DbSession, sequence: NumberingSequence, ids: list[int], sending: Sending
+) -> None:
+    """Up to `ROUNDS` passes; what is left afterwards gets its outcome from `_account_for`.
+    The progress is saved after each batch: what a resumed run starts from."""
+    progress, queue = sending.progress, ids
     for _round in range(ROUNDS):
         again: list[int] = []
-        for chunk in chunks(queue, size):
-            outcome = authorize_batch(session, chunk, gateway)
+        for chunk in chunks(queue, sending.size):
+            outcome = authorize_batch(session, chunk, sending.gateway, sequence, sending.arca)
             progress.batches += 1
             progress.add_authorized(outcome.authorized)
             for invoice_id in outcome.rejected:
                 progress.add("rejected", _rejection(session, invoice_id))
             again += outcome.retry + outcome.unknown
-            save_progress(key, progress)
+            save_progress(session, sending.key, progress)
         if not again:
             return
         queue = again
-
-
-def batch_size(session: DbSession, organization_id: int, gateway: ArcaGateway) -> int:
-    """ARCA's limit per FECAESolicitar (FECompTotXRequest), capped. Raises `ArcaCallFailed`
-    (nothing sent) or `NoActiveCertificate`."""
-    with arca_client(session, organization_id, gateway) as arca:
-        return max(1, min(BATCH_CEILING, ask_arca(arca.wsfe.max_batch_size)))
 
 
 def by_sequence(session: DbSession, invoice_ids: list[int]) -> dict[NumberingSequence, list[int]]:
@@ -271,15 +338,20 @@ def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
-# --- one outcome per draft ---------------------------------------------------------------------
+# --- one outcome per draft -----------------------------------------------------------------------
 
 
 def _account_for(
-    session: DbSession, invoice_ids: list[int], progress: BulkProgress, reason: str | None
+    session: DbSession,
+    invoice_ids: list[int],
+    progress: BulkProgress,
+    reason: str | None,
+    transient: bool,
 ) -> None:
     """An outcome for each of `invoice_ids` not given one yet, from its state now. A draft not
-    sent gets `reason` (else why it came back), written on it too if it is still a draft."""
-    seen = progress.accounted()
+    sent waits (retried) behind an unsettled voucher, or when `transient`; else it is not sent,
+    with `reason` (or why it came back), written on it too if it is still a draft."""
+    seen = progress.accounted() | {item["id"] for item in progress.waiting + progress.unsettled}
     left = [invoice_id for invoice_id in invoice_ids if invoice_id not in seen]
     if not left:
         return
@@ -300,7 +372,7 @@ def _account_for(
             sequence = sequence_of(invoice)
             if sequence not in blockers:
                 blockers[sequence] = _blockers(session, sequence)
-            group, item = _not_sent(session, invoice, reason, blockers[sequence])
+            group, item = _not_sent(session, invoice, reason, blockers[sequence], transient)
             progress.add(group, item)
             notes.setdefault(item["reasons"][0], []).append(invoice_id)
     for text, ids in notes.items():
@@ -314,16 +386,16 @@ def _account_for(
 
 
 def _not_sent(
-    session: DbSession, invoice: Invoice, reason: str | None, blockers: list[dict[str, Any]]
+    session: DbSession,
+    invoice: Invoice,
+    reason: str | None,
+    blockers: list[dict[str, Any]],
+    transient: bool,
 ) -> tuple[str, dict[str, Any]]:
-    """A draft that went back (or never left): waiting behind an unsettled voucher, or why."""
+    """A draft that went back (or never left): waiting behind an unsettled voucher or for a
+    retry, or not sent, and why."""
     if blockers:
-        names = ", ".join(str(blocker["name"]) for blocker in blockers)
-        text = _(
-            "Espera a que ARCA confirme %(vouchers)s: lo volvemos a consultar; después podés "
-            "enviarlo.",
-            vouchers=names,
-        )
+        text = _waiting_text(blockers)
         return "waiting", {
             **_item(invoice.id, invoice.receiver_name, [text]),
             "waiting_for": blockers,
@@ -336,14 +408,26 @@ def _not_sent(
             .limit(1)
         )
         reason = (
-            _(
-                "ARCA no le dio número porque rechazó otro comprobante del mismo envío: "
-                "probá de nuevo."
-            )
+            _("ARCA no le dio número porque rechazó otro comprobante del mismo envío.")
             if last == AttemptOutcome.REJECTED
-            else _("ARCA no respondió: probá de nuevo.")
+            else _("ARCA no respondió.")
         )
-    return "not_sent", _item(invoice.id, invoice.receiver_name, [reason])
+    group = "waiting" if transient else "not_sent"
+    return group, {**_item(invoice.id, invoice.receiver_name, [reason]), "waiting_for": []}
+
+
+def waiting_message(session: DbSession, sequence: NumberingSequence) -> str:
+    """What a draft of `sequence` waits for, naming its unsettled vouchers."""
+    return _waiting_text(_blockers(session, sequence))
+
+
+def _waiting_text(blockers: list[dict[str, Any]]) -> str:
+    names = ", ".join(str(blocker["name"]) for blocker in blockers) or _("otro comprobante")
+    return _(
+        "Espera a que ARCA confirme %(vouchers)s del mismo punto de venta y tipo: lo volvemos "
+        "a consultar y lo enviamos apenas se confirme.",
+        vouchers=names,
+    )
 
 
 def _blockers(session: DbSession, sequence: NumberingSequence) -> list[dict[str, Any]]:
@@ -387,34 +471,33 @@ def _rejection(session: DbSession, invoice_id: int) -> dict[str, Any]:
     return _item(invoice_id, invoice.receiver_name, reasons or [_("ARCA no dio el motivo.")])
 
 
-def _finish_crashed(key: str, organization_id: int) -> bool:
-    """Mark a crashed job's progress finished with the failure; False if that failed too."""
-    try:
-        progress = load_progress(key, organization_id)
-        progress.failure = progress.failure or _("Falló la autorización masiva; probá de nuevo.")
-        progress.finished = True
-        save_progress(key, progress)
-    except Exception:
-        log.exception("bulk authorization %s: its progress could not be finished", key)
-        return False
-    return True
+# --- progress in the request's row ---------------------------------------------------------------
 
 
-# --- progress in the cache -----------------------------------------------------------------------
+def save_progress(session: DbSession, task_id: int, progress: BulkProgress) -> None:
+    """The progress as the task's state (one UPDATE), committed: what a resumed run starts from
+    and what the page reads."""
+    session.execute(update(Task).where(Task.id == task_id).values(state=asdict(progress)))
+    session.commit()
 
 
-def progress_key(key: str) -> str:
-    return f"invoices:bulk:{key}"
+def load_state(session: DbSession, task_id: int) -> BulkProgress:
+    state: dict[str, Any] = session.scalars(select(Task.state).where(Task.id == task_id)).one()
+    session.commit()
+    return BulkProgress(**state)
 
 
-def save_progress(key: str, progress: BulkProgress) -> None:
-    get_cache().set(progress_key(key), json.dumps(asdict(progress)).encode(), PROGRESS_TTL_SECONDS)
-
-
-def load_progress(key: str, organization_id: int) -> BulkProgress:
-    """The job's progress; another organization's (or an unknown) key is NotFound."""
-    raw = get_cache().get(progress_key(key))
-    progress = BulkProgress(**json.loads(raw)) if raw else None
-    if progress is None or progress.organization_id != organization_id:
+def load_progress(session: DbSession, key: str, organization_id: int) -> BulkProgress:
+    """The job's progress; another organization's (or an unknown) key is NotFound. Without
+    Redis, a due retry runs now (`core.tasks.poke`)."""
+    task_id = parse_id(key)
+    task = session.get(Task, task_id) if task_id is not None else None
+    if task is None or task.kind != BULK or task.organization_id != organization_id:
         raise NotFound(_("No encontramos esa autorización masiva."))
+    poke(session, task)
+    session.expire_all()
+    task = session.get_one(Task, task.id)
+    progress = BulkProgress(**task.state)
+    progress.finished = not task.open
+    session.commit()
     return progress

@@ -45,6 +45,11 @@ class InvoiceStatus(StrEnum):
 EDITABLE = (InvoiceStatus.DRAFT, InvoiceStatus.REJECTED)
 
 
+def authorization_key(invoice_id: int) -> str:
+    """The key of an invoice's authorization request (`core.tasks`): one open at a time."""
+    return f"invoice:{invoice_id}:authorize"
+
+
 class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
     """A voucher (invoice, credit or debit note) from draft to CAE.
 

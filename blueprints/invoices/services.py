@@ -44,6 +44,7 @@ from blueprints.invoices.models import (
     InvoiceStatus,
     InvoiceTax,
     InvoiceVat,
+    authorization_key,
 )
 from blueprints.invoices.totals import (
     Line,
@@ -60,6 +61,7 @@ from core.arca import ArcaGateway
 from core.db import DbSession
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.inputs import parse_id
+from core.tasks import cancel
 
 ANONYMOUS_NAME = "Consumidor final"
 CONSUMIDOR_FINAL = 5
@@ -132,6 +134,9 @@ def save_draft(
     if problems := saving_problems(draft.lines, totals):
         raise ValidationFailed(problems[0].message, field=problems[0].field)
     if invoice.id is not None:
+        # An authorization asked for and still waiting would send what was reviewed before
+        # this edit: withdrawn, the draft is reviewed and sent again.
+        cancel(session, authorization_key(invoice.id), "the draft was edited")
         # The old rows go first: the new lines reuse their positions (unique per invoice).
         invoice.lines.clear()
         invoice.vat_rows.clear()

@@ -45,6 +45,7 @@ from blueprints.invoices.jobs import (
     PreflightRefused,
     is_queued,
     is_settled,
+    refresh,
     start_authorization,
 )
 from blueprints.invoices.letters import TYPE_CODES, explain_letter, letter_for
@@ -358,7 +359,7 @@ def totals() -> Response:
 @organization_required
 def detail(invoice_id: int) -> Response:
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
-    return render_status("invoices/detail.html", invoice, is_queued(invoice.id))
+    return render_status("invoices/detail.html", invoice, is_queued(db.session, invoice.id))
 
 
 @bp.get("/<int:invoice_id>/status")
@@ -366,8 +367,9 @@ def detail(invoice_id: int) -> Response:
 def status(invoice_id: int) -> Response:
     """The status panel alone, which polls itself while ARCA is being asked. (Not the detail
     page's fragment: htmx also follows redirects after a save, and those want the page.)"""
+    invoice_id = get_invoice(db.session, current_organization_id(), invoice_id).id
+    queued = refresh(db.session, invoice_id)  # without Redis, a due retry runs here
     invoice = get_invoice(db.session, current_organization_id(), invoice_id)
-    queued = is_queued(invoice.id)
     response = render_status("invoices/_status.html", invoice, queued)
     if request.args.get("waiting") and is_settled(invoice, queued):
         # The number, the CAE and the actions change all over the page: reload it.
@@ -531,14 +533,14 @@ def bulk_authorize() -> Response:
 @bp.get("/bulk/<key>")
 @organization_required
 def bulk(key: str) -> Response:
-    progress = load_progress(key, current_organization_id())
+    progress = load_progress(db.session, key, current_organization_id())
     return render("invoices/bulk.html", progress=progress, key=key)
 
 
 @bp.get("/bulk/<key>/status")
 @organization_required
 def bulk_status(key: str) -> Response:
-    progress = load_progress(key, current_organization_id())
+    progress = load_progress(db.session, key, current_organization_id())
     return render("invoices/_bulk_status.html", progress=progress, key=key)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from playwright.sync_api import Dialog, Page, expect
 
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.browser.conftest import Problems
 from tests.browser.test_auth_flow import expect_dashboard, sign_up
 

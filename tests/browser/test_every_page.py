@@ -37,7 +37,7 @@ from blueprints.organizations.services import (
 from core.arca import get_arca
 from core.crypto import get_keyring
 from core.db import db
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.browser.conftest import Problems
 from tests.factories import PASSWORD, make_user, next_cuit
 

@@ -16,7 +16,7 @@ from blueprints.invoices.models import Invoice
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.factories import PASSWORD, add_member, make_user
 from tests.integration.test_invoices import COFFEE, authorize, certified, customer, draft
 

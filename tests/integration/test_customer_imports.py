@@ -15,7 +15,8 @@ from arca.cuit import compute_check_digit
 from blueprints.audit.models import AuditEvent
 from blueprints.customers.models import Customer, CustomerImport
 from core.db import db
-from core.jobs import run_worker
+from core.jobs import job_queue
+from core.tasks import run_worker
 from tests.factories import add_member, make_organization, make_user
 from tests.web import csrf_token, login, post_files, text_of
 
@@ -217,3 +218,27 @@ def test_an_unusable_file_is_refused_and_nothing_is_kept(
     assert message in text_of(response)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CustomerImport)) == 0
+
+
+def test_an_import_whose_job_was_lost_runs_all_the_same(app: Flask, owner: FlaskClient) -> None:
+    """Redis lost the job after the confirmation: the import's request is in the database, and
+    the workers' dispatcher queues it again."""
+    app.config["CUSTOMER_IMPORT_BACKGROUND_ROWS"] = 10
+    try:
+        data, _bad_at = build_file(400)
+        preview_url = upload(owner, data)
+        valid = re.search(r"Importar (\d+) clientes", text_of(owner.get(preview_url)))
+        assert valid, text_of(owner.get(preview_url))
+        confirm(owner, preview_url, "skip")
+        with app.app_context():
+            queue = job_queue()
+            assert queue is not None and queue.count == 1
+            queue.empty()
+        assert customers(app) == 0
+        work(app)
+        assert customers(app) == int(valid.group(1)) == 400 - BAD_ROWS
+        assert f"{400 - BAD_ROWS} clientes nuevos, 0 actualizados" in text_of(
+            owner.get(preview_url)
+        )
+    finally:
+        app.config["CUSTOMER_IMPORT_BACKGROUND_ROWS"] = 10_000

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from arca.codes import VoucherKind
 from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.exports.models import Export
-from blueprints.exports.services import EXPORT_KINDS, ExportKind, export_job
+from blueprints.exports.services import EXPORT_KINDS, ExportKind, run_export
 from blueprints.invoices import listing
 from blueprints.invoices.models import Invoice
 from blueprints.invoices.package import Month, month_invoices, pdf_file_name
@@ -29,7 +29,8 @@ from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db
-from core.jobs import run_worker
+from core.jobs import job_queue
+from core.tasks import run_worker
 from tests.exports import exported, start
 from tests.factories import add_member, make_user
 from tests.integration.test_invoices import (
@@ -135,7 +136,8 @@ def test_another_organizations_export_is_not_found(
         run_worker(burst=True)
         built = db.session.get_one(Export, export_id)
         first = (built.status, built.finished_at, built.content)
-        export_job(export_id)  # delivered again: it finds the export done and leaves it
+        # Its request run again (a duplicate wake-up): it finds the export done, leaves it.
+        run_export(db.session, export_id, take_over=True)
         again = db.session.get_one(Export, export_id)
         assert (again.status, again.finished_at, again.content) == first
         other = certified()
@@ -328,3 +330,20 @@ def test_the_invoice_page_shows_lines_as_its_pdf_does(
     b_page = text_of(client.get(f"/invoices/{b_gross}"))
     assert "Precios con IVA incluido." in b_page and "Subtotal $ 24.200,00" in b_page
     assert "IVA contenido: $ 4.200,00" in b_page and "Neto gravado" not in b_page
+
+
+def test_an_export_whose_job_was_lost_is_built_all_the_same(
+    app: Flask, shop: tuple[FlaskClient, int]
+) -> None:
+    """Redis lost the job (a flush, a restart): the export's request is in the database, and
+    the workers' dispatcher queues it again."""
+    client, _organization_id = shop
+    page = start(client, "/invoices/export", {"status": "authorized"}, "/invoices/")
+    export_id = int(page.rsplit("/", 1)[1])
+    with app.app_context():
+        queue = job_queue()
+        assert queue is not None and queue.count == 1
+        queue.empty()
+        run_worker(burst=True)
+        assert db.session.get_one(Export, export_id).status == "done"
+    assert client.get(page + "/download").status_code == 200

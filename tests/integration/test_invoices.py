@@ -41,7 +41,7 @@ from core.arca import get_arca
 from core.crypto import get_keyring
 from core.db import db
 from core.errors import Conflict
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.exports import exported
 from tests.factories import add_member, make_organization, make_user
 from tests.pdf_tools import decode_qr, pdf_text, words

@@ -21,7 +21,7 @@ from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db
 from core.errors import Conflict
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.factories import add_member, make_user
 from tests.integration.test_invoices import (
     COFFEE,

@@ -24,7 +24,7 @@ from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
 from blueprints.exports.models import Export, ExportStatus
-from blueprints.invoices.bulk import BulkProgress, save_progress
+from blueprints.invoices.bulk import start_bulk
 from blueprints.invoices.services import DraftInput, save_draft
 from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
@@ -181,9 +181,7 @@ def invoice(organization: Organization) -> int:
 
 
 def bulk_key(organization: Organization) -> str:
-    key = f"tenancy-{organization.id}"
-    save_progress(key, BulkProgress(organization.id, total=0, finished=True))
-    return key
+    return start_bulk(db.session, organization.id, [])
 
 
 def export(organization: Organization) -> int:

@@ -367,7 +367,11 @@ class AuthorizationStatus(BaseModel):
 
     id: int
     status: InvoiceStatus
-    queued: bool = Field(description="A job is waiting to ask ARCA.")
+    queued: bool = Field(
+        description="The authorization request is open: queued, running, or waiting to be "
+        "retried by itself (ARCA unreachable, another voucher of its sequence unconfirmed); "
+        "`errors` then says what it waits for and when it tries again."
+    )
     settled: bool = Field(description="Nothing more will happen without a new request.")
     retry_after: int | None = Field(description="Seconds to wait before asking again.")
     number: int | None
@@ -433,12 +437,18 @@ class Batch(BaseModel):
     failure: str | None
     rejected: list[Rejection] = Field(description="Refused by ARCA, with its reasons.")
     waiting: list[WaitingDraft] = Field(
-        description="Not sent: another voucher of its sequence is unsettled; sent again later."
+        description="Not sent yet, retried automatically: another voucher of its sequence is "
+        "unsettled (`waiting_for`), or ARCA failed (`reasons`)."
+    )
+    retry_at: dt.datetime | None = Field(
+        description="When the waiting drafts are tried again (while `finished` is false)."
     )
     unsettled: list[Rejection] = Field(
         description="Sent, ARCA has not said whether it got it: settled by a query, never resent."
     )
-    not_sent: list[Rejection] = Field(description="Not sent, with why: it can be sent again.")
+    not_sent: list[Rejection] = Field(
+        description="Not sent, with why (no certificate, retries given up): it can be sent again."
+    )
     skipped: list[SkippedDraft] = Field(description="Left out by the preflight, with why.")
     links: dict[str, str]
 
@@ -609,6 +619,7 @@ def batch_of(key: str, progress: BulkProgress, links: dict[str, str]) -> Batch:
         failure=progress.failure,
         rejected=[Rejection(**r) for r in progress.rejected],
         waiting=[WaitingDraft(**w) for w in progress.waiting],
+        retry_at=dt.datetime.fromisoformat(progress.retry_at) if progress.retry_at else None,
         unsettled=[Rejection(**u) for u in progress.unsettled],
         not_sent=[Rejection(**n) for n in progress.not_sent],
         skipped=[

@@ -20,7 +20,7 @@ from blueprints.invoices.preflight_adapter import arca_today
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.api import bearer, make_api_key
 from tests.conftest import temporary_app
 from tests.integration.api.test_invoices_api import SHOP, Api, api_for

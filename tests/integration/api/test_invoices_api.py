@@ -19,9 +19,10 @@ from blueprints.invoices.models import Invoice
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db
-from core.jobs import run_worker
+from core.tasks import run_worker
 from tests.api import HttpClient, bearer, make_api_key
 from tests.integration.test_invoices import certified
+from tests.tasks import run_until_settled
 
 RI_CUIT = "30-70000000-8"
 SHOP = {
@@ -431,7 +432,7 @@ def test_bulk_authorization_is_a_job_with_progress(app: Flask) -> None:
     assert nothing.status_code == 422
 
 
-def test_a_batch_arca_failed_says_per_draft_it_was_not_sent(app: Flask) -> None:
+def test_a_batch_arca_failed_says_per_draft_it_waits_then_authorizes_them(app: Flask) -> None:
     api = api_for(app)
     ready = [api.create()["id"] for _ in range(2)]
     with app.app_context():
@@ -443,11 +444,18 @@ def test_a_batch_arca_failed_says_per_draft_it_was_not_sent(app: Flask) -> None:
     finally:
         with app.app_context():
             get_arca().sandbox().faults.clear()
+    waiting = api.get(f"/invoice-batches/{batch['key']}")
+    body = waiting.get_json()
+    assert (body["finished"], body["authorized"], body["done"]) == (False, 0, 0)
+    assert "Retry-After" in waiting.headers and body["retry_at"]
+    assert [item["id"] for item in body["waiting"]] == ready
+    assert all(item["reasons"] and item["waiting_for"] == [] for item in body["waiting"])
+    assert body["rejected"] == body["not_sent"] == body["unsettled"] == []
+    with app.app_context():
+        run_until_settled()
     done = api.get(f"/invoice-batches/{batch['key']}").get_json()
-    assert (done["finished"], done["authorized"], done["percent"]) == (True, 0, 100)
-    assert [item["id"] for item in done["not_sent"]] == ready
-    assert all(item["reasons"] for item in done["not_sent"])
-    assert done["rejected"] == done["waiting"] == done["unsettled"] == []
+    assert (done["finished"], done["authorized"], done["percent"]) == (True, 2, 100)
+    assert done["waiting"] == [] and done["retry_at"] is None
 
 
 def test_another_organizations_invoices_are_404_on_every_operation(app: Flask) -> None:

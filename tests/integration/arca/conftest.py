@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ from arca.tickets import Credential
 from arca.transport import Timeouts, build_session
 from arca.wsaa import AccessTicket, WsaaClient, build_tra, sign_tra
 from arca.wsfe import CaeRequest, VatAmount, VoucherDetail, WsfeClient, static_auth
+from tests.conftest import base_config
 
 ISSUER_CUIT = "30712345671"  # Almacén Demo SRL, Responsable Inscripto
 TIMEOUTS = Timeouts(connect=2, read=5)
@@ -35,6 +38,19 @@ def sandbox_server() -> Iterator[tuple[Sandbox, str]]:
         thread.join(timeout=10)
         server.server_close()
         sandbox.close()
+
+
+@pytest.fixture
+def http_config(
+    database_url: str, redis_url: str, sandbox_server: tuple[Sandbox, str], tmp_path: Path
+) -> dict[str, Any]:
+    """An app's configuration over the standalone sandbox (real HTTP and SOAP)."""
+    return base_config(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ARCA_SANDBOX_URL=sandbox_server[1],
+        INSTANCE_PATH=str(tmp_path),
+    )
 
 
 @pytest.fixture

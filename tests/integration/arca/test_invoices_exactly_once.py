@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ from core.arca import get_arca
 from core.crypto import get_keyring
 from core.db import db
 from core.errors import DomainError
-from tests.conftest import base_config, close_connections
+from tests.conftest import close_connections
 from tests.factories import make_organization, make_user
 
 INVOICES, PROCESSES = 500, 4
@@ -45,15 +44,8 @@ TRIES = 6
 
 
 @pytest.fixture
-def config(
-    database_url: str, redis_url: str, sandbox_server: tuple[Sandbox, str], tmp_path: Path
-) -> dict[str, Any]:
-    return base_config(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ARCA_SANDBOX_URL=sandbox_server[1],
-        INSTANCE_PATH=str(tmp_path),
-    )
+def config(http_config: dict[str, Any]) -> dict[str, Any]:
+    return http_config
 
 
 def prepare(config: dict[str, Any], count: int = INVOICES) -> tuple[str, list[int]]:

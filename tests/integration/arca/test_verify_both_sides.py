@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,22 +28,15 @@ from blueprints.invoices.verify import NEEDS_ATTENTION, verify_job
 from blueprints.organizations.models import Organization
 from core.arca import get_arca
 from core.db import db, utcnow
-from core.jobs import run_worker
-from tests.conftest import base_config, close_connections
+from core.tasks import run_worker
+from tests.conftest import close_connections
 from tests.integration.arca.conftest import factura_b
 from tests.integration.arca.test_invoices_exactly_once import prepare
 
 
 @pytest.fixture
-def config(
-    database_url: str, redis_url: str, sandbox_server: tuple[Sandbox, str], tmp_path: Path
-) -> dict[str, Any]:
-    return base_config(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ARCA_SANDBOX_URL=sandbox_server[1],
-        INSTANCE_PATH=str(tmp_path),
-    )
+def config(http_config: dict[str, Any]) -> dict[str, Any]:
+    return http_config
 
 
 def verify(app: Flask, *args: str) -> tuple[int, str]:

@@ -8,19 +8,25 @@ import pytest
 import requests
 from lxml import etree
 from requests.adapters import BaseAdapter
+from zeep.wsdl.utils import etree_to_string as to_bytes
 
 from arca import errors
 from arca.environments import get_environment
 from arca.transport import ConnectionDropped, Timeouts, build_session
 from arca.wsfe import (
     AssociatedVoucher,
+    Buyer,
     CaeRequest,
+    OptionalValue,
     TaxAmount,
     VatAmount,
     VoucherDetail,
     WsfeClient,
+    build_cae_envelope,
+    build_cae_request,
     format_money,
     format_rate,
+    parse_date,
     static_auth,
 )
 from tests.unit.arca.soap import FEV1, SOAP, Responder, Tree, fault, wsfe_response
@@ -68,17 +74,8 @@ def call(responder: Any, method: str, *args: Any) -> Any:
 
 
 def test_envelope_uses_arca_names_namespace_and_two_decimals() -> None:
-    client, session = client_for(Responder())
-    with session:
-        request = CaeRequest(point_of_sale=3, invoice_type=1, details=[factura_a()])
-        from arca.wsfe import build_cae_request
-
-        message = client._client.create_message(  # zeep's own rendering, offline
-            client._service,
-            "FECAESolicitar",
-            Auth={"Token": "t", "Sign": "s", "Cuit": 20111111112},
-            FeCAEReq=build_cae_request(request),
-        )
+    request = CaeRequest(point_of_sale=3, invoice_type=1, details=[factura_a()])
+    message = build_cae_envelope({"Token": "t", "Sign": "s", "Cuit": 20111111112}, request)
     body = message.find(f"{{{SOAP}}}Body")
     (operation,) = body
     assert operation.tag == f"{F}FECAESolicitar"
@@ -108,6 +105,82 @@ def test_envelope_uses_arca_names_namespace_and_two_decimals() -> None:
         < order.index("MonId")
         < order.index("Iva")
     )
+
+
+def every_part() -> VoucherDetail:
+    """A foreign-currency credit note with every optional part WSFEv1 has, a few repeated."""
+    return VoucherDetail(
+        **{
+            **factura_a().__dict__,
+            "total": Decimal("1331.50"),
+            "untaxed": Decimal("10.25"),
+            "exempt": Decimal("5.00"),
+            "other_taxes_total": Decimal("6.25"),
+            "currency": "DOL",
+            "currency_rate": Decimal("1450.500000"),
+            "same_currency_quantity": True,
+            "vat": [
+                VatAmount(5, Decimal("100"), Decimal("21")),
+                VatAmount(4, Decimal("1000"), Decimal("105")),
+            ],
+            "taxes": [
+                TaxAmount(99, Decimal("100"), Decimal("3"), Decimal("3"), "Tasa <municipal> & co"),
+                TaxAmount(2, Decimal("100"), Decimal("3.25"), Decimal("3.25")),  # no Desc
+            ],
+            "associated": [
+                AssociatedVoucher(1, 3, 42, "20111111112", dt.date(2026, 11, 2)),
+                AssociatedVoucher(1, 3, 41),
+            ],
+            "optionals": [
+                OptionalValue("2101", "0170001240000012345678"),
+                OptionalValue("27", "SCA"),
+            ],
+            "buyers": [
+                Buyer(80, 20111111112, Decimal("60")),
+                Buyer(80, 30000000007, Decimal("40")),
+            ],
+            "period_from": dt.date(2026, 11, 1),
+            "period_to": dt.date(2026, 11, 30),
+            "activities": [620100, 631100],
+        }
+    )
+
+
+def zeep_envelope(client: WsfeClient, auth: dict[str, Any], request: CaeRequest) -> bytes:
+    message = client._client.create_message(  # zeep's own rendering from the WSDL, offline
+        client._service, "FECAESolicitar", Auth=auth, FeCAEReq=build_cae_request(request)
+    )
+    return bytes(to_bytes(message))
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        [factura_a()],
+        [every_part()],
+        [
+            VoucherDetail(**{**factura_a().__dict__, "number_from": n, "number_to": n})
+            for n in range(1, 251)
+        ],
+    ],
+    ids=["factura", "every-part", "batch-of-250"],
+)
+def test_cae_envelope_is_byte_for_byte_what_zeep_renders(details: list[VoucherDetail]) -> None:
+    auth = {"Token": "PD94bWwg+/=", "Sign": "c2lnbg==", "Cuit": 20111111112}
+    request = CaeRequest(point_of_sale=3, invoice_type=3, details=details)
+    client, session = client_for(Responder())
+    with session:
+        expected = zeep_envelope(client, auth, request)
+    assert bytes(to_bytes(build_cae_envelope(auth, request))) == expected
+
+
+def test_cae_envelope_refuses_values_it_cannot_write() -> None:
+    auth: dict[str, Any] = {"Token": "t", "Sign": "s", "Cuit": 20111111112}
+    request = CaeRequest(3, 1, [factura_a()])
+    with pytest.raises(ValueError, match="Cuit"):
+        build_cae_envelope({**auth, "Cuit": 20111111112.0}, request)
+    with pytest.raises(ValueError, match="Token"):
+        build_cae_envelope({**auth, "Token": True}, request)
 
 
 def test_money_is_never_rounded_silently() -> None:
@@ -217,7 +290,16 @@ def test_authorize_returns_the_cae_and_the_redacted_exchange() -> None:
     assert "70417054367476" in response.raw_response_xml
     (sent,) = responder.received
     assert sent.headers["SOAPACTION"] == '"http://ar.gov.afip.dif.FEV1/FECAESolicitar"'
+    assert sent.headers["CONTENT_TYPE"] == "text/xml; charset=utf-8"
     assert b"TOKEN-X" in sent.body  # redaction is for the record, not the wire
+    auth = {"Token": "TOKEN-X", "Sign": "SIGN-Y", "Cuit": 20111111112}
+    client, session = client_for(Responder())
+    with session:
+        assert sent.body == zeep_envelope(client, auth, CaeRequest(3, 1, [factura_a()]))
+    # The record is the same envelope with Token and Sign replaced.
+    assert response.raw_request_xml == sent.body.decode().replace("TOKEN-X", "[redacted]").replace(
+        "SIGN-Y", "[redacted]"
+    )
 
 
 def test_authorize_returns_rejections_and_request_errors() -> None:
@@ -356,7 +438,12 @@ def test_dummy_needs_no_auth() -> None:
     )
     status = call(responder, "dummy")
     assert status.ok
-    assert b"Auth" not in responder.received[0].body
+    (sent,) = responder.received
+    assert b"Auth" not in sent.body
+    assert sent.path == "/wsfev1/service.asmx"
+    assert sent.headers["SOAPACTION"] == '"http://ar.gov.afip.dif.FEV1/FEDummy"'
+    assert sent.headers["CONTENT_TYPE"] == "text/xml; charset=utf-8"
+    assert sent.body.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<soap-env:Envelope")
 
 
 def test_last_authorized_and_its_errors() -> None:
@@ -530,3 +617,34 @@ def test_parsing_keeps_decimals_exact() -> None:
     rate, _ = call(Responder(body=body), "exchange_rate", "DOL")
     assert rate == Decimal("0.1") and isinstance(rate, Decimal)
     assert etree  # lxml builds every fixture above
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20261121",
+        "20240229",
+        " 20260101 ",
+        "2026010100",
+        "20261301",
+        "20230229",
+        "2026-1-1",
+        "2026121",
+        "２０２６１１２１",
+    ],
+)
+def test_parse_date_reads_as_strptime_does(text: str) -> None:
+    try:
+        expected: Any = dt.datetime.strptime(text.strip()[:8], "%Y%m%d").date()
+    except ValueError:
+        expected = ValueError
+    if expected is ValueError:
+        with pytest.raises(ValueError):
+            parse_date(text)
+    else:
+        assert parse_date(text) == expected
+
+
+def test_parse_date_none_and_null() -> None:
+    assert parse_date(None) is None and parse_date("") is None and parse_date(" NULL ") is None
+    assert parse_date("NULL") is None and parse_date("null") is None
