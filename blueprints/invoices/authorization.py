@@ -10,6 +10,7 @@ the outcome is recorded after it; an outcome that may have happened is settled b
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,20 @@ from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Integer,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import selectinload
 
@@ -510,7 +524,7 @@ def _send_batch(
         for invoice_id, attempt_id in zip(ids, attempts, strict=True):
             _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
         raise ArcaCallFailed(message) from error
-    record_batch(session, ids, attempts, response, outcome)
+    record_batch(session, request, ids, attempts, response, outcome)
     return outcome
 
 
@@ -520,8 +534,8 @@ def reserve_batch(
     """Consecutive numbers for the invoices, in order, committed; the request built before.
 
     Set-based, whatever the batch's size: one SELECT of the invoices (their VAT and tax rows
-    and associated voucher loaded by `selectinload`), one UPDATE (executemany) and one INSERT
-    of the attempts RETURNING their ids, one commit."""
+    and associated voucher loaded by `selectinload`), one UPDATE (`_number_invoices`) and one
+    INSERT of the attempts RETURNING their ids, one commit."""
     loaded = session.scalars(
         select(Invoice)
         .where(Invoice.id.in_(invoice_ids))
@@ -541,14 +555,7 @@ def reserve_batch(
     ]
     first = invoices[invoice_ids[0]]
     request = CaeRequest(first.point_of_sale_number, first.invoice_type, details)
-    _update_invoices(
-        session,
-        {"status": InvoiceStatus.AUTHORIZING, "errors": []},
-        [
-            {"row_id": invoice_id, "number": number}
-            for invoice_id, number in zip(invoice_ids, numbers, strict=True)
-        ],
-    )
+    _number_invoices(session, invoice_ids, first_number)
     attempts = AuthorizationAttempt.__table__
     started = utcnow()
     rows = session.execute(
@@ -566,24 +573,24 @@ def reserve_batch(
 
 def record_batch(
     session: DbSession,
+    request: CaeRequest,
     invoice_ids: list[int],
     attempt_ids: list[int],
     response: CaeResponse,
     outcome: BatchOutcome,
 ) -> None:
-    """Each voucher's verdict, in one commit.
+    """Each voucher's verdict, in one commit (`request` as `reserve_batch` built it, in the
+    order of `invoice_ids`: it holds their numbers).
 
-    Set-based: one SELECT of the reserved numbers, an UPDATE (executemany) per kind of verdict
-    (authorized, rejected, numbering only: back to draft) and two for the attempts: each one's
-    outcome, and the exchange (request and response XML, the whole batch's) on the batch's
-    first attempt only, not copied into all of them (250 copies of some 260 kB each cost more
-    than the rest of the batch). The batch's attempts share their `started_at`."""
+    Set-based: an UPDATE per kind of verdict (authorized, rejected, numbering only: back to
+    draft; `_update_rows`) and two for the attempts: each one's outcome, and the exchange
+    (request and response XML, the whole batch's) on the batch's first attempt only, not
+    copied into all of them (250 copies of some 260 kB each cost more than the rest of the
+    batch). The batch's attempts share their `started_at`."""
     verdicts = {detail.number: detail for detail in response.details}
     number_of = {
-        invoice_id: number
-        for invoice_id, number in session.execute(
-            select(Invoice.id, Invoice.number).where(Invoice.id.in_(invoice_ids))
-        )
+        invoice_id: detail.number_from
+        for invoice_id, detail in zip(invoice_ids, request.details, strict=True)
     }
     now = utcnow()
     approved: list[dict[str, object]] = []
@@ -598,7 +605,6 @@ def record_batch(
                     "row_id": invoice_id,
                     "cae": detail.cae,
                     "cae_due": detail.cae_due,
-                    "authorized_at": now,
                     "observations": messages(detail.observations),
                 }
             )
@@ -627,7 +633,8 @@ def record_batch(
                 }
             )
             outcome.rejected.append(invoice_id)
-    _update_invoices(session, {"status": InvoiceStatus.AUTHORIZED, "errors": []}, approved)
+    authorized = {"status": InvoiceStatus.AUTHORIZED, "errors": [], "authorized_at": now}
+    _update_invoices(session, authorized, approved)
     _update_invoices(session, {"status": InvoiceStatus.REJECTED, "number": None}, rejected)
     _update_invoices(session, {"status": InvoiceStatus.DRAFT, "number": None}, retry)
     attempts = AuthorizationAttempt.__table__
@@ -659,6 +666,30 @@ def _tally(session: DbSession, invoice_ids: list[int], outcome: BatchOutcome) ->
     return outcome
 
 
+def _number_invoices(session: DbSession, invoice_ids: list[int], first_number: int) -> None:
+    """`authorizing`, numbered from `first_number` in the order of `invoice_ids`: on PostgreSQL
+    one UPDATE for the whole batch (each number from the id's place in the array), else one
+    UPDATE per row (an executemany)."""
+    if session.get_bind().dialect.name != "postgresql":
+        rows: list[dict[str, object]] = [
+            {"row_id": invoice_id, "number": first_number + offset}
+            for offset, invoice_id in enumerate(invoice_ids)
+        ]
+        _update_invoices(session, {"status": InvoiceStatus.AUTHORIZING, "errors": []}, rows)
+        return
+    ids = cast(invoice_ids, ARRAY(Integer))
+    session.execute(
+        update(Invoice)
+        .where(Invoice.id == any_(ids))
+        .values(
+            status=InvoiceStatus.AUTHORIZING,
+            errors=[],
+            updated_at=utcnow(),
+            number=first_number - 1 + func.array_position(ids, Invoice.id),
+        )
+    )
+
+
 def _update_invoices(
     session: DbSession, same: dict[str, object], rows: list[dict[str, object]]
 ) -> None:
@@ -668,9 +699,13 @@ def _update_invoices(
 def _update_rows(
     session: DbSession, table: Table, same: dict[str, object], rows: list[dict[str, object]]
 ) -> None:
-    """One UPDATE for many rows (an executemany): `same` for every row, each row's own values
-    (the keys of its dict, all rows alike) and its id under `row_id`. Nothing when no rows."""
+    """One UPDATE for many rows: `same` for every row, each row's own values (the keys of its
+    dict, all rows alike) and its id under `row_id`. Nothing when no rows. On PostgreSQL one
+    statement joined to the rows' values as arrays (`unnest`), else an executemany."""
     if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _update_from_arrays(session, table, same, rows)
         return
     own: dict[str, object] = {
         name: bindparam(f"new_{name}") for name in rows[0] if name != "row_id"
@@ -683,3 +718,25 @@ def _update_rows(
             for row in rows
         ],
     )
+
+
+def _update_from_arrays(
+    session: DbSession, table: Table, same: dict[str, object], rows: list[dict[str, object]]
+) -> None:
+    """UPDATE … FROM (SELECT unnest(ids), unnest(values)…): a handful of array parameters
+    instead of a statement per row (JSON values travel as text and are cast back)."""
+    names = [name for name in rows[0] if name != "row_id"]
+    columns = [func.unnest(cast([row["row_id"] for row in rows], ARRAY(Integer))).label("row_id")]
+    for name in names:
+        values = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            values = [json.dumps(value) for value in values]
+            columns.append(func.unnest(cast(values, ARRAY(Text))).label(name))
+        else:
+            columns.append(func.unnest(cast(values, ARRAY(table.c[name].type))).label(name))
+    source = select(*columns).subquery("new")
+    own = {
+        name: cast(source.c[name], JSON) if isinstance(table.c[name].type, JSON) else source.c[name]
+        for name in names
+    }
+    session.execute(update(table).where(table.c.id == source.c.row_id).values({**same, **own}))
