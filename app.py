@@ -10,6 +10,7 @@ from flask_openapi3 import OpenAPI
 from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import blueprints.invoices.mail_views  # noqa: F401  (POST /invoices/<id>/email on invoices_bp)
 from blueprints.account.views import bp as account_bp
 from blueprints.api import init_api, openapi_options
 from blueprints.arca.cli import arca_cli, sandbox_cli
@@ -26,6 +27,7 @@ from blueprints.invoices.views import bp as invoices_bp
 from blueprints.keys.cli import keys_cli
 from blueprints.organizations.views import bp as organizations_bp
 from blueprints.points_of_sale.views import bp as points_of_sale_bp
+from blueprints.webhooks.views import bp as webhooks_bp
 from core.arca import init_arca
 from core.cache import init_cache, redis_client
 from core.config import load_config
@@ -47,6 +49,7 @@ BLUEPRINTS = (
     customers_bp,
     invoices_bp,
     exports_bp,
+    webhooks_bp,
     arca_bp,
     health_bp,
 )

@@ -30,6 +30,13 @@ DEFAULTS: dict[str, Any] = {
     # a request that timed out may still be processed late (NOTES §12.1).
     "ARCA_UNKNOWN_GRACE_SECONDS": 90,
     "CACHE_KEY_PREFIX": "talonario:",
+    # Outgoing email (core/mail.py): smtp://user:pass@host:port (STARTTLS when offered) or
+    # smtps://…; none: messages are written as .eml files under instance/mail/.
+    "MAIL_URL": None,
+    "MAIL_FROM": "Talonario <no-reply@localhost>",
+    # Webhook endpoints on loopback/private addresses: refused unless this is true (local
+    # development, the tests).
+    "WEBHOOKS_ALLOW_PRIVATE": False,
     # Durable requests (core/tasks.py): a request that must wait (ARCA down, a voucher of its
     # sequence unconfirmed) is retried after 5 s, 10 s, 20 s… up to 10 minutes apart, and given
     # up after 50 attempts or a day; each `flask worker` wakes vanished ones every 2 s.

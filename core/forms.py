@@ -9,7 +9,8 @@ from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from werkzeug.datastructures import MultiDict
-from wtforms.fields import FileField
+from wtforms.fields import FileField, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class AppForm(FlaskForm):
@@ -36,3 +37,10 @@ def submitted_data(file_fields: Collection[str] = ()) -> MultiDict[str, Any] | N
         if key in file_fields:
             data.setlist(key, files)
     return data or None
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes (scopes, event types)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

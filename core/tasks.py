@@ -35,7 +35,18 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import SimpleWorker
 from rq.job import Job, JobStatus
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, select, text, update
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -110,19 +121,32 @@ GiveUp = Callable[[DbSession, Task, str], None]
 
 
 @dataclass(frozen=True)
+class Retry:
+    """A kind's own retry policy; a field left None takes the app's TASKS_* setting."""
+
+    max_attempts: int | None = None
+    give_up_seconds: float | None = None
+    base_seconds: float | None = None
+    ceiling_seconds: float | None = None
+
+
+@dataclass(frozen=True)
 class Kind:
     run: Handler
     give_up: GiveUp | None = None
+    retry: Retry = Retry()
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def handles(name: str, give_up: GiveUp | None = None) -> Callable[[Handler], Handler]:
+def handles(
+    name: str, give_up: GiveUp | None = None, retry: Retry | None = None
+) -> Callable[[Handler], Handler]:
     """Register the handler of a task kind (at import: workers import the app, hence it)."""
 
     def register(function: Handler) -> Handler:
-        KINDS[name] = Kind(function, give_up)
+        KINDS[name] = Kind(function, give_up, retry or Retry())
         return function
 
     return register
@@ -136,13 +160,14 @@ def submit(
     kind: str,
     payload: dict[str, Any],
     *,
-    organization_id: int,
+    organization_id: int | ColumnElement[int],
     key: str | None = None,
     state: dict[str, Any] | None = None,
 ) -> int | None:
     """Add the request to the session's transaction and return its id; None, adding nothing,
     when an open task with the same `key` exists (one INSERT … ON CONFLICT DO NOTHING on the
-    open-key index, so two racing clicks make one task). The caller commits, then `wake`s it."""
+    open-key index, so two racing clicks make one task). `organization_id` may be a scalar
+    subquery. The caller commits, then `wake`s it."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -258,28 +283,36 @@ def _record(session: DbSession, task_id: int, kind: Kind, outcome: Again | None)
         return
     if outcome is None:
         task.status, task.finished_at, task.last_error = TaskStatus.DONE, now, None
-    elif _exhausted(task, now):
+    elif _exhausted(task, now, kind.retry):
         task.status, task.finished_at, task.last_error = TaskStatus.FAILED, now, outcome.why
         if kind.give_up is not None:
             kind.give_up(session, task, outcome.why)
     else:
-        delay = outcome.seconds if outcome.seconds is not None else backoff(task.attempts)
+        delay = outcome.seconds
+        if delay is None:
+            delay = backoff(task.attempts, kind.retry)
         task.run_after, task.last_error = now + dt.timedelta(seconds=delay), outcome.why or None
     session.commit()
 
 
-def _exhausted(task: Task, now: dt.datetime) -> bool:
-    config = current_app.config
+def _exhausted(task: Task, now: dt.datetime, retry: Retry | None = None) -> bool:
+    retry = retry or Retry()
     age = (now - task.created_at).total_seconds()
-    return task.attempts >= int(config["TASKS_MAX_ATTEMPTS"]) or age >= float(
-        config["TASKS_GIVE_UP_SECONDS"]
+    max_attempts = _setting(retry.max_attempts, "TASKS_MAX_ATTEMPTS")
+    return task.attempts >= max_attempts or age >= _setting(
+        retry.give_up_seconds, "TASKS_GIVE_UP_SECONDS"
     )
 
 
-def backoff(attempts: int) -> float:
+def _setting(value: float | None, name: str) -> float:
+    return float(current_app.config[name]) if value is None else float(value)
+
+
+def backoff(attempts: int, retry: Retry | None = None) -> float:
     """Exponential back-off with jitter: base x 2^(attempts-1), capped, ±20 %."""
-    config = current_app.config
-    base, ceiling = float(config["TASKS_RETRY_SECONDS"]), float(config["TASKS_RETRY_MAX_SECONDS"])
+    retry = retry or Retry()
+    base = _setting(retry.base_seconds, "TASKS_RETRY_SECONDS")
+    ceiling = _setting(retry.ceiling_seconds, "TASKS_RETRY_MAX_SECONDS")
     delay = min(ceiling, base * 2 ** max(0, attempts - 1))
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not a secret)
 

@@ -34,7 +34,7 @@ from core.db import db
 from tests.factories import make_organization, make_user
 
 BATCH = 250
-MOST_STATEMENTS = 10  # reserve + record of one batch, whatever its size (8 on PostgreSQL)
+MOST_STATEMENTS = 12  # reserve + record of one batch with its events, whatever its size
 FACTURA_B = 6
 
 

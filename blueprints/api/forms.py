@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectMultipleField, StringField
+from wtforms import DateField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from blueprints.api.models import DEFAULT_RATE_LIMIT, SCOPES
 from blueprints.api.services import MAX_RATE_LIMIT, KeyRequest
-from core.forms import AppForm
+from core.forms import AppForm, CheckboxesField
 
 
 def scope_labels() -> dict[str, str]:
@@ -22,11 +21,6 @@ def scope_labels() -> dict[str, str]:
         "invoices:authorize": str(_l("Autorizar comprobantes en ARCA (CAE)")),
         "catalog:read": str(_l("Ver puntos de venta y tablas de ARCA")),
     }
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ApiKeyForm(AppForm):

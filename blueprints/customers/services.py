@@ -35,8 +35,10 @@ from blueprints.customers.rules import (
     parse_customer,
     search_terms,
 )
+from blueprints.webhooks.payloads import customer_payload
 from core.db import DbSession, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.events import emit, wake_events
 from core.inputs import MAX_ID, has_unsafe_characters
 
 if TYPE_CHECKING:
@@ -183,7 +185,10 @@ def set_archived(session: DbSession, customer: Customer, archived: bool, actor: 
     customer.archived_at = utcnow() if archived else None
     action = "customer.archive" if archived else "customer.unarchive"
     _audit(session, customer, actor, action)
+    payload = customer_payload(customer)
+    task_id = emit(session, customer.organization_id, "customer.updated", payload)
     session.commit()
+    wake_events([task_id])
     return customer
 
 
@@ -384,7 +389,10 @@ def _commit(
             raise
         raise DuplicateDocument(existing) from None
     _audit(session, customer, actor, action)
+    event = "customer.created" if action == "customer.create" else "customer.updated"
+    task_id = emit(session, customer.organization_id, event, customer_payload(customer))
     session.commit()
+    wake_events([task_id])
     return customer
 
 

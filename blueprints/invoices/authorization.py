@@ -58,9 +58,11 @@ from blueprints.invoices.models import (
     InvoiceStatus,
 )
 from blueprints.points_of_sale.services import ArcaCallFailed
+from blueprints.webhooks.payloads import invoice_payload
 from core.arca import ArcaGateway
 from core.db import DbSession, utcnow
 from core.errors import Conflict
+from core.events import emit, emit_rows, wake_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -179,7 +181,23 @@ def record_response(
         invoice.errors = messages(response.errors)
         invoice.observations = messages(observations)
         attempt.detail = "; ".join(str(m) for m in [*response.errors, *observations])
+    task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
     session.commit()
+    wake_events([task_id])
+
+
+def _invoice_event(invoice: Invoice) -> tuple[str, dict[str, object]]:
+    """The event of an invoice ARCA answered for: (type, payload)."""
+    if invoice.status == InvoiceStatus.AUTHORIZED:
+        payload = invoice_payload(
+            invoice.id,
+            "authorized",
+            number=invoice.number,
+            cae=invoice.cae,
+            cae_due=invoice.cae_due,
+        )
+        return "invoice.authorized", payload
+    return "invoice.rejected", invoice_payload(invoice.id, "rejected", errors=invoice.errors)
 
 
 # --- settling what may have happened ------------------------------------------------------------
@@ -327,7 +345,9 @@ def _adopt_stored(
     invoice = session.get_one(Invoice, invoice_id)
     _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
     _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, "CAE found by FECompConsultar")
+    task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
     session.commit()
+    wake_events([task_id])
 
 
 def _release(
@@ -644,7 +664,44 @@ def record_batch(
         .values(request_xml=response.raw_request_xml, response_xml=response.raw_response_xml)
     )
     _update_rows(session, attempts, {"finished_at": now}, attempt_rows)
+    task_ids = _emit_batch(session, invoice_ids[0], approved, rejected, number_of)
     session.commit()
+    wake_events(task_ids)
+
+
+def _emit_batch(
+    session: DbSession,
+    any_invoice_id: int,
+    approved: list[dict[str, object]],
+    rejected: list[dict[str, object]],
+    number_of: dict[int, int],
+) -> list[int | None]:
+    """A batch's events in the batch's transaction, set-based: one INSERT for all of them and
+    one fan-out request (the organization read by a subquery, not a SELECT of its own)."""
+    organization_id = (
+        select(Invoice.organization_id).where(Invoice.id == any_invoice_id).scalar_subquery()
+    )
+    rows: list[tuple[str, dict[str, object]]] = [
+        (
+            "invoice.authorized",
+            invoice_payload(
+                int(str(row["row_id"])),
+                "authorized",
+                number=number_of.get(int(str(row["row_id"]))),
+                cae=str(row["cae"]),
+                cae_due=row["cae_due"],  # type: ignore[arg-type]
+            ),
+        )
+        for row in approved
+    ]
+    rows += [
+        (
+            "invoice.rejected",
+            invoice_payload(int(str(row["row_id"])), "rejected", errors=row["errors"]),  # type: ignore[arg-type]
+        )
+        for row in rejected
+    ]
+    return [emit_rows(session, organization_id, rows)]
 
 
 def _tally(session: DbSession, invoice_ids: list[int], outcome: BatchOutcome) -> BatchOutcome:

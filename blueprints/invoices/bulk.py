@@ -47,6 +47,7 @@ from blueprints.points_of_sale.services import ArcaCallFailed
 from core.arca import ArcaGateway, get_arca
 from core.db import DbSession, utcnow
 from core.errors import DomainError, NotFound, ValidationFailed
+from core.events import emit, wake_events
 from core.inputs import parse_id
 from core.tasks import Again, Task, TaskStatus, backoff, handles, poke, submit, wake
 
@@ -476,9 +477,34 @@ def _rejection(session: DbSession, invoice_id: int) -> dict[str, Any]:
 
 def save_progress(session: DbSession, task_id: int, progress: BulkProgress) -> None:
     """The progress as the task's state (one UPDATE), committed: what a resumed run starts from
-    and what the page reads."""
+    and what the page reads. The first time it is saved finished, "bulk_authorization.finished"
+    is emitted in the same commit."""
+    task_id_woken = None
+    if progress.finished:
+        stored = session.scalar(select(Task.state).where(Task.id == task_id)) or {}
+        if not stored.get("finished"):
+            task_id_woken = emit(
+                session,
+                progress.organization_id,
+                "bulk_authorization.finished",
+                _finished_payload(task_id, progress),
+            )
     session.execute(update(Task).where(Task.id == task_id).values(state=asdict(progress)))
     session.commit()
+    wake_events([task_id_woken])
+
+
+def _finished_payload(task_id: int, progress: BulkProgress) -> dict[str, Any]:
+    return {
+        "object": "bulk_authorization",
+        "id": task_id,
+        "total": progress.total,
+        "authorized": progress.authorized,
+        "authorized_ids": progress.authorized_ids,
+        "rejected": [item["id"] for item in progress.rejected],
+        "not_sent": [item["id"] for item in progress.not_sent],
+        "skipped": [item["id"] for item in progress.skipped],
+    }
 
 
 def load_state(session: DbSession, task_id: int) -> BulkProgress:

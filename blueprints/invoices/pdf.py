@@ -1067,8 +1067,11 @@ def _qr(url: str, x: float, y: float, size: float) -> _Qr:
 
 
 class _Canvas:
-    def __init__(self, title: str, author: str) -> None:
+    def __init__(self, title: str, author: str, created: dt.datetime) -> None:
         pdf = FPDF(orientation="P", unit="mm", format="A4")
+        # The voucher's date, not the clock's: the same voucher prints the same bytes (the
+        # download, the email attachment, the archive), and fpdf2 derives /ID from it too.
+        pdf.set_creation_date(created)
         pdf.set_auto_page_break(False)
         pdf.set_margins(LEFT, LEFT, PAGE_WIDTH - RIGHT)
         pdf.core_fonts_encoding = "cp1252"
@@ -1157,7 +1160,8 @@ def render_invoice_pdf(
     layout = _Layout(voucher, issuer, receiver)
     pages = layout.page_ops()
     number = f"{voucher.point_of_sale:05d}-{voucher.number:08d}"
-    canvas = _Canvas(f"{_clean(voucher.voucher_name)} {number}", _clean(issuer.legal_name))
+    created = dt.datetime.combine(voucher.issue_date, dt.time(), tzinfo=dt.UTC)
+    canvas = _Canvas(f"{_clean(voucher.voucher_name)} {number}", _clean(issuer.legal_name), created)
     for label in copies:
         clean_label = _clean(label).upper()
         for index, ops in enumerate(pages, start=1):

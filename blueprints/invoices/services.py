@@ -57,9 +57,11 @@ from blueprints.invoices.totals import (
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
 from blueprints.points_of_sale.services import ask_arca
+from blueprints.webhooks.payloads import invoice_payload
 from core.arca import ArcaGateway
 from core.db import DbSession
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.events import emit, wake_events
 from core.inputs import parse_id
 from core.tasks import cancel
 
@@ -145,10 +147,16 @@ def save_draft(
     _apply_totals(invoice, draft, totals)
     if invoice.status == InvoiceStatus.REJECTED:
         invoice.status = InvoiceStatus.DRAFT
+    created = invoice.id is None
     session.add(invoice)
     session.flush()
     record_event(session, organization.id, "invoice.save", actor, subject=("invoice", invoice.id))
+    task_id = None
+    if created:
+        payload = invoice_payload(invoice.id, "draft", kind=invoice.kind, total=invoice.total)
+        task_id = emit(session, organization.id, "invoice.created", payload)
     session.commit()
+    wake_events([task_id])
     return invoice
 
 

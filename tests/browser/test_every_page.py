@@ -40,6 +40,7 @@ from core.db import db
 from core.tasks import run_worker
 from tests.browser.conftest import Problems
 from tests.factories import PASSWORD, make_user, next_cuit
+from tests.webhooks_world import endpoint_and_delivery
 
 EMAIL = "owner@example.com"
 CSV = (
@@ -49,7 +50,14 @@ CSV = (
 )
 
 # Path arguments filled with the organization's objects (see `Seeded.arguments`).
-ID_ARGUMENTS = {"certificate_id", "customer_id", "export_id", "import_id", "invoice_id"}
+ID_ARGUMENTS = {
+    "certificate_id",
+    "customer_id",
+    "endpoint_id",
+    "export_id",
+    "import_id",
+    "invoice_id",
+}
 
 # Endpoints that answer a file (a download): fetched, not opened as a page.
 DOWNLOADS = {
@@ -65,6 +73,7 @@ FRAGMENTS = {
     "invoices.customer_picker",
     "invoices.exchange_rate",
     "invoices.status",
+    "webhooks.deliveries",
 }
 
 # The JSON API (`api.*`) is no page: bearer keys only, tested in tests/integration/api/.
@@ -90,6 +99,7 @@ class Seeded:
     import_id: int
     invoice_ids: dict[str, int]  # by status: draft, authorized, rejected
     invitation_token: str
+    endpoint_id: int
     export_id: int = 0  # set once a test starts one (see `start_export`)
 
     def arguments(self, endpoint: str) -> dict[str, int]:
@@ -100,6 +110,7 @@ class Seeded:
             "import_id": self.import_id,
             "invoice_id": invoice,
             "export_id": self.export_id,
+            "endpoint_id": self.endpoint_id,
         }
 
 
@@ -165,6 +176,7 @@ def seed_organization(live_app: Flask) -> Seeded:
                 )
             },
             invitation_token=token,
+            endpoint_id=endpoint_and_delivery(organization_id)[0],
         )
         db.session.remove()
     return seeded

@@ -49,12 +49,14 @@ from blueprints.organizations.forms import InviteForm, OrganizationForm, RoleFor
 from blueprints.organizations.models import Membership, Role
 from blueprints.points_of_sale.forms import AddForm, EditForm
 from blueprints.points_of_sale.models import PointOfSale
+from blueprints.webhooks.forms import EndpointForm
 from core.crypto import get_keyring
 from core.db import db
 from tests.conftest import temporary_app
 from tests.factories import PASSWORD, add_member, make_organization, make_user
 from tests.integration.test_invoices import COFFEE, authorize, certified, customer, draft
 from tests.web import csrf_token, login
+from tests.webhooks_world import endpoint_and_delivery
 
 # Per endpoint and method: ~4 minutes for the file on two cores. Raise it for a deeper search.
 EXAMPLES = int(os.environ.get("TALONARIO_JUNK_EXAMPLES", "25"))
@@ -182,6 +184,17 @@ ENDPOINTS: dict[str, Probe] = {
     "api_pages.create": Probe(fields=field_names(ApiKeyForm)),
     "api_pages.revoke": Probe(),
     "api_pages.docs": Probe(GET),
+    "invoices.email": Probe(fields=("to",)),
+    "webhooks.index": Probe(GET),
+    "webhooks.create": Probe(fields=field_names(EndpointForm)),
+    "webhooks.show": Probe(GET),
+    "webhooks.update": Probe(fields=field_names(EndpointForm)),
+    "webhooks.delete": Probe(),
+    "webhooks.secret": Probe(),
+    "webhooks.rotate": Probe(),
+    "webhooks.test": Probe(),
+    "webhooks.resend": Probe(),
+    "webhooks.deliveries": Probe(GET),
 }
 EXCLUDED = {
     "static": "serves files from static/ by name; no input reaches the database",
@@ -313,6 +326,7 @@ def build_world(app: Flask) -> World:
         record = preview_import(
             db.session, organization_id, owner.user, UploadedCsv("clientes.csv", csv)
         )
+        endpoint_id, delivery_id = endpoint_and_delivery(organization_id)
         make_organization(make_user())  # another tenant, whose ids must look absent
         world = World(owner.email, organization_id)
         world.ids = {
@@ -325,6 +339,8 @@ def build_world(app: Flask) -> World:
             "import_id": [record.id],
             "export_id": [],
             "key_id": [api_key_id(organization_id)],
+            "endpoint_id": [endpoint_id],
+            "delivery_id": [delivery_id],
         }
     return world
 

@@ -35,6 +35,7 @@ from core.db import db, utcnow
 from tests.conftest import base_config
 from tests.factories import add_member, make_organization, make_user
 from tests.web import csrf_token, htmx_headers, login
+from tests.webhooks_world import endpoint_and_delivery
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Tenant:
     key: str
     export_id: int
     api_key_id: int
+    endpoint_id: int
+    delivery_id: int
 
 
 ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
@@ -65,6 +68,8 @@ ARGUMENTS: dict[str, Callable[[Tenant], object]] = {
     "key": lambda t: t.key,
     "export_id": lambda t: t.export_id,
     "key_id": lambda t: t.api_key_id,
+    "endpoint_id": lambda t: t.endpoint_id,
+    "delivery_id": lambda t: t.delivery_id,
 }
 IGNORED_ENDPOINTS = {"static"}
 
@@ -129,6 +134,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 bulk_key(own),
                 export(own),
                 api_key(own),
+                *endpoint_and_delivery(own.id),
             ),
             Tenant(
                 other.id,
@@ -143,6 +149,7 @@ def build_tenants(app: Flask) -> tuple[Tenant, Tenant]:
                 bulk_key(other),
                 export(other),
                 api_key(other),
+                *endpoint_and_delivery(other.id),
             ),
         )
 
