@@ -10,6 +10,7 @@ from flask_openapi3 import OpenAPI
 from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import blueprints.certificates.alerts  # the certificate expiry chore and its emails
 import blueprints.invoices.mail_views  # noqa: F401  (POST /invoices/<id>/email on invoices_bp)
 from blueprints.account.views import bp as account_bp
 from blueprints.api import init_api, openapi_options

@@ -34,9 +34,14 @@ DEFAULTS: dict[str, Any] = {
     # smtps://…; none: messages are written as .eml files under instance/mail/.
     "MAIL_URL": None,
     "MAIL_FROM": "Talonario <no-reply@localhost>",
+    # Where people reach the app: links in emails sent by workers (no request to take it from).
+    "PUBLIC_URL": "http://localhost:5000",
     # Webhook endpoints on loopback/private addresses: refused unless this is true (local
     # development, the tests).
     "WEBHOOKS_ALLOW_PRIVATE": False,
+    # The webhook delivery log (attempts, finished deliveries, spent events) is kept this many
+    # days; the workers' hourly chore and `flask webhooks prune` delete the rest.
+    "WEBHOOK_LOG_DAYS": 30,
     # Durable requests (core/tasks.py): a request that must wait (ARCA down, a voucher of its
     # sequence unconfirmed) is retried after 5 s, 10 s, 20 s… up to 10 minutes apart, and given
     # up after 50 attempts or a day; each `flask worker` wakes vanished ones every 2 s.

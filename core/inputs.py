@@ -89,7 +89,8 @@ def refuse_unsafe_text() -> None:
             texts += [key, *values]
     for key, storage in request.files.items(multi=True):
         texts += [key, storage.filename or ""]
-    if any(has_unsafe_characters(text) for text in texts):
+    # A malformed multipart part may parse to a None value: nothing to check in it.
+    if any(has_unsafe_characters(text) for text in texts if isinstance(text, str)):
         raise UnsafeText(
             _(
                 "Lo que enviaste tiene caracteres de control o invisibles (por ejemplo, un "

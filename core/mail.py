@@ -69,6 +69,10 @@ class MailMessage(TimestampMixin, db.Model):  # type: ignore[name-defined]
     invoice_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoices.id", ondelete="SET NULL"), index=True
     )
+    # The event this message tells about (a certificate alert): a fan-out run twice sends once.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[MailStatus] = mapped_column(String(16), default=MailStatus.PENDING)
     sent_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
@@ -149,6 +153,7 @@ def queue_mail(
     message: EmailMessage,
     kind: str,
     invoice_id: int | None = None,
+    event_id: int | None = None,
 ) -> Queued:
     """Store the message and its sending request in the session's transaction. The caller
     commits, then `wake([queued.task_id])`."""
@@ -158,6 +163,7 @@ def queue_mail(
         subject=str(message["Subject"])[:300],
         kind=kind,
         invoice_id=invoice_id,
+        event_id=event_id,
         status=MailStatus.PENDING,
         mime=message.as_bytes(policy=SMTP),
     )
@@ -167,6 +173,15 @@ def queue_mail(
         session, SEND, {"mail_id": mail.id}, organization_id=organization_id, key=f"mail:{mail.id}"
     )
     return Queued(mail.id, task_id)
+
+
+def mailed_events(session: DbSession, event_ids: list[int]) -> set[int]:
+    """Which of these events already have their messages (a fan-out that runs again must not
+    send them twice)."""
+    if not event_ids:
+        return set()
+    rows = session.scalars(select(MailMessage.event_id).where(MailMessage.event_id.in_(event_ids)))
+    return {event_id for event_id in rows if event_id is not None}
 
 
 def invoice_mails(session: DbSession, organization_id: int, invoice_id: int) -> list[MailMessage]:

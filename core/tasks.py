@@ -401,13 +401,62 @@ def dispatch(session: DbSession) -> int:
     return len(due)
 
 
+Chore = Callable[[DbSession, dt.datetime], list[int]]
+"""A periodic chore: `chore(session, now)` does its work (idempotent: every worker runs it)
+and returns the ids of the tasks it made, to wake."""
+
+
+@dataclass(frozen=True)
+class Periodic:
+    chore: Chore
+    every: dt.timedelta
+
+
+PERIODIC: dict[str, Periodic] = {}
+
+
+def periodic(name: str, every: dt.timedelta) -> Callable[[Chore], Chore]:
+    """Register a chore the workers' dispatcher runs every `every` (and at its start)."""
+
+    def register(chore: Chore) -> Chore:
+        PERIODIC[name] = Periodic(chore, every)
+        return chore
+
+    return register
+
+
+def run_chores(session: DbSession, last_run: dict[str, dt.datetime]) -> int:
+    """Run each chore whose time has come (`last_run` is the caller's memory); a failing chore
+    is logged and does not stop the others. Returns how many tasks were woken."""
+    woken = 0
+    for name, job in PERIODIC.items():
+        now = utcnow()
+        if name in last_run and now - last_run[name] < job.every:
+            continue
+        last_run[name] = now
+        try:
+            task_ids = job.chore(session, now)
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("chore %s failed", name)
+            continue
+        if task_ids:
+            wake(task_ids)
+            woken += len(task_ids)
+    return woken
+
+
 def dispatch_forever(app: Flask, every: float, stop: threading.Event) -> None:
-    """The workers' dispatcher loop (a daemon thread of `flask worker`)."""
+    """The workers' dispatcher loop (a daemon thread of `flask worker`): wakes lost requests
+    and runs the periodic chores (certificate alerts, log retention)."""
+    last_run: dict[str, dt.datetime] = {}
     while not stop.wait(every):
         with app.app_context():
             try:
                 if woken := dispatch(db.session):
                     log.info("dispatcher: woke %s tasks", woken)
+                run_chores(db.session, last_run)
             except Exception:
                 log.exception("dispatcher: a pass failed")
             finally:
@@ -462,6 +511,14 @@ def worker_command(burst: bool) -> None:
 @click.group("tasks")
 def tasks_cli() -> None:
     """Durable requests (authorizations, bulk jobs)."""
+
+
+@tasks_cli.command("chores")
+@with_appcontext
+def chores_command() -> None:
+    """Run every periodic chore once (certificate alerts, log retention): for a cron job
+    where no worker runs."""
+    click.echo(f"woke {run_chores(db.session, {})} tasks")
 
 
 @tasks_cli.command("dispatch")

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 from flask import Flask
+from flask.testing import FlaskClient
 
 from blueprints.api.models import SCOPES
 from blueprints.api.services import KeyRequest, create_api_key
@@ -33,6 +34,26 @@ def make_api_key(
         environment = app.config["ARCA_ENVIRONMENT"]
         _key, secret = create_api_key(db.session, organization_id, None, request, environment)
     return secret
+
+
+class Api:
+    """A test client that sends one key's bearer header with every request."""
+
+    def __init__(self, app: Flask, secret: str) -> None:
+        self.client: FlaskClient = app.test_client()
+        self.secret = secret
+
+    def get(self, url: str, **params: Any) -> Any:
+        return self.client.get(url, query_string=params, headers=bearer(self.secret))
+
+    def post(self, url: str, json: Any = None, **headers: str) -> Any:
+        return self.client.post(url, json=json, headers=bearer(self.secret, **headers))
+
+    def patch(self, url: str, json: Any = None, **headers: str) -> Any:
+        return self.client.patch(url, json=json, headers=bearer(self.secret, **headers))
+
+    def delete(self, url: str) -> Any:
+        return self.client.delete(url, headers=bearer(self.secret))
 
 
 def bearer(secret: str, **headers: str) -> dict[str, str]:
@@ -80,3 +101,19 @@ class HttpClient:
 
     def patch(self, path: str, **kwargs: Any) -> HttpResponse:
         return self.open("PATCH", path, **kwargs)
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    """A problem-details answer with this status, a title and a detail; its body."""
+    assert response.status_code == status, response.text
+    assert response.content_type == PROBLEM
+    body: dict[str, Any] = response.get_json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def fields_in(problem: dict[str, Any]) -> list[str]:
+    return [error["field"] for error in problem.get("errors") or []]

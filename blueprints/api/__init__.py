@@ -76,4 +76,5 @@ from blueprints.api import (  # noqa: E402, F401
     docs,
     invoices,
     organization,
+    webhooks,
 )

@@ -20,6 +20,7 @@ def scope_labels() -> dict[str, str]:
         "invoices:write": str(_l("Crear y modificar borradores")),
         "invoices:authorize": str(_l("Autorizar comprobantes en ARCA (CAE)")),
         "catalog:read": str(_l("Ver puntos de venta y tablas de ARCA")),
+        "webhooks:manage": str(_l("Administrar webhooks: URL, eventos, secretos y envíos")),
     }
 
 

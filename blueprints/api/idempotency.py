@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from blueprints.api.problems import problem
 from core.cache import get_cache
+from core.crypto import get_keyring
 from core.db import db
 from core.inputs import parse_int
 
@@ -42,7 +43,13 @@ STORED_SECONDS = 24 * 3600
 RUNNING_SECONDS = 120
 MAX_WAIT_SECONDS = 30
 POLL_SECONDS = 0.2
-KEPT_HEADERS = ("Content-Type", "Location", "Retry-After", "Content-Disposition")
+KEPT_HEADERS = (
+    "Content-Type",
+    "Location",
+    "Retry-After",
+    "Content-Disposition",
+    "Cache-Control",
+)
 REPLAYED = "Idempotent-Replayed"
 
 
@@ -72,7 +79,10 @@ class StoredResponse:
     running: bool
     status: int = 0
     headers: tuple[tuple[str, str], ...] = ()
-    body: str = ""  # base64
+    # The body sealed with the app's keyring (AES-256-GCM, bound to the storage key): a response
+    # may carry a secret (a webhook endpoint's), and Redis is not where secrets rest in clear.
+    body: str = ""
+    sealed: bool = False  # False: a body stored base64 by an earlier version (kept 24 h)
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -119,7 +129,7 @@ def run_once(key: str, run: Callable[[], Response]) -> Response:
         if stored.fingerprint != fingerprint:
             return key_reused()
         if not stored.running:
-            return replay(stored)
+            return replay(key, stored)
         if time.monotonic() >= deadline:
             return still_running()
         db.session.rollback()  # nothing of this request's yet: wait without a connection
@@ -137,20 +147,24 @@ def run_and_store(key: str, fingerprint: str, run: Callable[[], Response]) -> Re
     if not 200 <= response.status_code < 300 or response.is_streamed:
         get_cache().delete(key)
         return response
-    get_cache().set(key, stored_response(fingerprint, response).encode(), STORED_SECONDS)
+    get_cache().set(key, stored_response(key, fingerprint, response).encode(), STORED_SECONDS)
     return response
 
 
-def stored_response(fingerprint: str, response: Response) -> StoredResponse:
+def stored_response(key: str, fingerprint: str, response: Response) -> StoredResponse:
     headers = tuple(
         (name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers
     )
-    body = base64.b64encode(response.get_data()).decode()
-    return StoredResponse(fingerprint, False, response.status_code, headers, body)
+    body = get_keyring().encrypt(response.get_data(), key.encode())
+    return StoredResponse(fingerprint, False, response.status_code, headers, body, sealed=True)
 
 
-def replay(stored: StoredResponse) -> Response:
-    response = Response(base64.b64decode(stored.body), status=stored.status)
+def replay(key: str, stored: StoredResponse) -> Response:
+    if stored.sealed:
+        body = get_keyring().decrypt(stored.body, key.encode())
+    else:
+        body = base64.b64decode(stored.body)
+    response = Response(body, status=stored.status)
     for name, value in stored.headers:
         response.headers[name] = value
     response.headers[REPLAYED] = "true"

@@ -19,6 +19,7 @@ SCOPES = (
     "invoices:write",
     "invoices:authorize",
     "catalog:read",
+    "webhooks:manage",
 )
 DEFAULT_RATE_LIMIT = 120  # requests per minute
 # A key "valid until" a day works through that whole day in Argentina (no daylight saving).

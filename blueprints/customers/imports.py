@@ -33,6 +33,7 @@ from blueprints.customers.services import (
 from core.cache import Cache, get_cache
 from core.db import DbSession, utcnow
 from core.errors import Conflict, NotFound
+from core.events import emit, wake_events
 from core.tasks import Task, handles, submit, wake
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,11 @@ def run_customer_import(
         )
         return
     _record_counts(session, record, counts)
+    task_id = emit(
+        session, record.organization_id, "customer_import.finished", import_payload(record)
+    )
     session.commit()
+    wake_events([task_id])
 
 
 @dataclass
@@ -301,7 +306,30 @@ def _record_counts(session: DbSession, record: CustomerImport, counts: Counts) -
 def _finish(session: DbSession, import_id: int, status: ImportStatus, error: str) -> None:
     record = session.get_one(CustomerImport, import_id)
     record.status, record.error, record.finished_at = status, error, utcnow()
+    task_id = emit(
+        session, record.organization_id, "customer_import.finished", import_payload(record)
+    )
     session.commit()
+    wake_events([task_id])
+
+
+def import_payload(record: CustomerImport) -> dict[str, object]:
+    """The finished import, for the "customer_import.finished" event."""
+    return {
+        "object": "customer_import",
+        "id": record.id,
+        "status": str(record.status),
+        "file": record.filename,
+        "mode": record.mode,
+        "total_rows": record.total_rows,
+        "created": record.created,
+        "updated": record.updated,
+        "unchanged": record.unchanged,
+        "skipped": record.skipped,
+        "bad_rows": record.bad_rows,
+        "error": record.error,
+        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+    }
 
 
 def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:

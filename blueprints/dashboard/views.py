@@ -4,6 +4,8 @@ from flask import Blueprint, Response, current_app, g
 
 from blueprints.certificates.services import active_certificate, certificate_alert
 from blueprints.dashboard.services import build_setup_steps, environment_label
+from blueprints.organizations.models import MANAGER_ROLES
+from blueprints.webhooks.notices import disabled_endpoints
 from core.arca import get_arca
 from core.db import db
 from core.tenancy import organization_required
@@ -29,6 +31,9 @@ def index() -> Response:
         now=now,
         certificate=active_certificate(db.session, g.organization_id, environment),
         certificate_alert=certificate_alert(db.session, g.organization_id, environment, now),
+        disabled_webhooks=(
+            disabled_endpoints(db.session, g.organization_id) if g.role in MANAGER_ROLES else 0
+        ),
         steps=steps,
         setup_done=all(step.done for step in steps),
         arca_environment=environment,

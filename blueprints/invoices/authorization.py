@@ -62,7 +62,7 @@ from blueprints.webhooks.payloads import invoice_payload
 from core.arca import ArcaGateway
 from core.db import DbSession, utcnow
 from core.errors import Conflict
-from core.events import emit, emit_rows, wake_events
+from core.events import emit, emit_once, emit_rows, wake_events
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -229,7 +229,8 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
         stored = wsfe.consult(sequence.point_of_sale, sequence.invoice_type, number)
     except arca_errors.ArcaError as error:
         log.warning("invoice %s: ARCA could not be asked about %s: %s", invoice_id, number, error)
-        _mark_unknown(session, invoice_id, describe_arca_error(error))
+        attention = None if recent else attempt
+        _mark_unknown(session, invoice_id, describe_arca_error(error), attention)
         return
     if stored is None and recent:
         # A request that timed out may still be processed by ARCA after we asked: "not there"
@@ -267,6 +268,7 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
                 "revisalo con tu contador.",
                 number=number,
             ),
+            attempt or 0,
         )
 
 
@@ -376,11 +378,29 @@ def _record_unknown(
     session.commit()
 
 
-def _mark_unknown(session: DbSession, invoice_id: int, why: str) -> None:
+def _mark_unknown(
+    session: DbSession, invoice_id: int, why: str, attention: int | None = None
+) -> None:
+    """Leave the invoice `unknown`. `attention` (the attempt's id) when a person must look: the
+    grace period is over and ARCA still can't say, or holds another voucher — an
+    "invoice.needs_attention" event, once per attempt however often this runs."""
     invoice = session.get_one(Invoice, invoice_id)
     invoice.status = InvoiceStatus.UNKNOWN
     invoice.errors = [{"code": None, "text": why}]
+    task_id = None
+    if attention is not None:
+        payload = invoice_payload(
+            invoice.id, "unknown", number=invoice.number, errors=invoice.errors
+        )
+        task_id = emit_once(
+            session,
+            invoice.organization_id,
+            "invoice.needs_attention",
+            payload,
+            key=f"invoice.needs_attention:{invoice.id}:{attention}",
+        )
     session.commit()
+    wake_events([task_id])
 
 
 def _finish_attempt(

@@ -73,6 +73,13 @@ class OrganizationForm(OrganizationFieldsMixin, AppForm):
             "salen como clase «A con leyenda» (códigos 51 a 53)."
         ),
     )
+    email_invoices = BooleanField(
+        _l("Enviar cada comprobante autorizado por email al cliente"),
+        description=_l(
+            "Con el PDF adjunto, a los emails cargados en el cliente. También podés enviarlo "
+            "a mano desde cada comprobante."
+        ),
+    )
     logo = FileField(
         _l("Logo (PNG o JPEG, hasta 1 MB)"),
         validators=[FileAllowed(["png", "jpg", "jpeg"], _l("El logo tiene que ser PNG o JPEG."))],
@@ -113,4 +120,5 @@ def details_from(form: OrganizationFieldsMixin) -> OrganizationDetails:
         activity_start=form.activity_start.data,
         address=form.address.data,
         a_with_legend=bool(getattr(getattr(form, "a_with_legend", None), "data", False)),
+        email_invoices=bool(getattr(getattr(form, "email_invoices", None), "data", False)),
     )

@@ -44,6 +44,8 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     # ARCA tells some Responsables Inscriptos to issue "A con leyenda «operación sujeta a
     # retención»" (codes 51-53) instead of plain A (RG 1575; NOTES §8).
     a_with_legend: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Email each authorized invoice to its customer (when the customer has an address).
+    email_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def display_name(self) -> str:

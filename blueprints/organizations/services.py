@@ -14,6 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from arca.codes import IssuerCondition
 from arca.cuit import is_valid_cuit, normalize_cuit
 from blueprints.auth.models import User
+from blueprints.organizations.mailing import (
+    MAIL_KIND,
+    invitation_message,
+    invitation_url,
+    recipient_locale,
+)
 from blueprints.organizations.models import (
     MANAGER_ROLES,
     Membership,
@@ -23,6 +29,8 @@ from blueprints.organizations.models import (
 )
 from core.db import DbSession, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.mail import queue_mail
+from core.tasks import wake
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -38,6 +46,7 @@ class OrganizationDetails:
     activity_start: dt.date | None = None
     address: str | None = None
     a_with_legend: bool = False
+    email_invoices: bool = False
 
 
 def parse_cuit(value: str) -> str:
@@ -77,6 +86,7 @@ def apply_details(organization: Organization, details: OrganizationDetails) -> N
     organization.a_with_legend = (
         details.a_with_legend and condition == IssuerCondition.RESPONSABLE_INSCRIPTO
     )
+    organization.email_invoices = details.email_invoices
 
 
 def ensure_cuit_free(session: DbSession, cuit: str, except_id: int | None = None) -> None:
@@ -208,24 +218,70 @@ def invite_member(
     role: Role,
     valid_days: int,
 ) -> tuple[Membership, str]:
-    """A pending membership and its one-time token (returned once; only its hash is stored)."""
+    """A pending membership and its one-time token (returned once; only its hash is stored),
+    emailed to the invitee. The membership and its email commit together, then the sending is
+    woken. Conflict if the email is already a member or invited; nothing is sent then. Builds
+    the absolute link, so it needs a request (or SERVER_NAME)."""
     email = normalize_email(email)
     if role == Role.OWNER and inviter_role != Role.OWNER:
         raise Forbidden(_("Solo un dueño/a puede invitar a otro dueño/a."), field="role")
     ensure_not_member(session, organization_id, email)
-    token = secrets.token_urlsafe(32)
     membership = Membership(
         organization_id=organization_id,
         email=email,
         role=role,
         status=MembershipStatus.PENDING,
-        invite_token_hash=hash_token(token),
-        invite_expires_at=utcnow() + dt.timedelta(days=valid_days),
         invited_by_id=inviter.id,
     )
+    token = issue_token(membership, valid_days)
     session.add(membership)
-    commit_or_conflict(session, field="email")
+    send_invitation(session, membership, inviter, token)
     return membership, token
+
+
+def resend_invitation(
+    session: DbSession, membership: Membership, sender: User, acting_role: Role, valid_days: int
+) -> str:
+    """A fresh token and expiry for a pending invitation, emailed again by `sender`, who
+    becomes its inviter; the old link stops working. Returns the new token. Commits."""
+    ensure_may_manage(membership, acting_role, membership.role)
+    if membership.status != MembershipStatus.PENDING:
+        raise Conflict(_("%(email)s ya aceptó la invitación.", email=membership.email))
+    token = issue_token(membership, valid_days)
+    membership.invited_by_id = sender.id
+    send_invitation(session, membership, sender, token)
+    return token
+
+
+def issue_token(membership: Membership, valid_days: int) -> str:
+    """A new one-time token for the membership (only its hash is kept), valid `valid_days`."""
+    token = secrets.token_urlsafe(32)
+    membership.invite_token_hash = hash_token(token)
+    membership.invite_expires_at = utcnow() + dt.timedelta(days=valid_days)
+    return token
+
+
+def send_invitation(session: DbSession, membership: Membership, inviter: User, token: str) -> None:
+    """Queue the invitation email in the membership's transaction, commit both, then wake the
+    sending. A concurrent invitation for the same email loses at the flush, before any mail."""
+    email = membership.email
+    try:
+        session.flush()
+        organization = session.get_one(Organization, membership.organization_id)
+        locale = recipient_locale(session, membership.email)
+        url = invitation_url(token)
+        message = invitation_message(membership, organization, inviter, url, locale)
+        queued = queue_mail(session, organization.id, message, MAIL_KIND)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        why = _("Ya hay una invitación pendiente para %(email)s.", email=email)
+        raise Conflict(why, field="email") from None
+    except Exception:
+        session.rollback()
+        raise
+    if queued.task_id is not None:
+        wake([queued.task_id])
 
 
 def ensure_not_member(session: DbSession, organization_id: int, email: str) -> None:

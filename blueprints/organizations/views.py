@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     Response,
@@ -23,6 +25,7 @@ from blueprints.organizations.forms import (
     details_from,
     role_label,
 )
+from blueprints.organizations.mailing import invitation_url
 from blueprints.organizations.models import MANAGER_ROLES, Membership, Organization, Role
 from blueprints.organizations.services import (
     accept_invitation,
@@ -34,6 +37,7 @@ from blueprints.organizations.services import (
     list_members,
     normalize_email,
     remove_member,
+    resend_invitation,
     resolve_membership,
     switch_organization,
     update_organization,
@@ -141,10 +145,10 @@ def members() -> Response:
 @role_required(*MANAGER_ROLES)
 def invite() -> Response:
     form = InviteForm()
-    invite_url = None
+    sent = None
     if form.validate_on_submit():
         try:
-            _membership, token = invite_member(
+            membership, token = invite_member(
                 db.session,
                 current_organization_id(),
                 current_user,
@@ -156,9 +160,25 @@ def invite() -> Response:
         except DomainError as error:
             attach_error(form, error)
         else:
-            invite_url = url_for("organizations.invitation", token=token, _external=True)
+            sent = SentInvitation(membership.email, invitation_url(token), resent=False)
             form = InviteForm(formdata=None)
-    return render_members(form, invite_url=invite_url, status=form_status(form))
+    return render_members(form, sent=sent, status=form_status(form))
+
+
+@bp.post("/members/<int:membership_id>/resend")
+@role_required(*MANAGER_ROLES)
+def resend(membership_id: int) -> Response:
+    EmptyForm()  # CSRF is checked globally; the form only documents the contract.
+    membership = get_scoped(Membership, membership_id)
+    token = resend_invitation(
+        db.session,
+        membership,
+        current_user,
+        Role(g.role),
+        current_app.config["INVITATION_DAYS"],
+    )
+    sent = SentInvitation(membership.email, invitation_url(token), resent=True)
+    return render_members(InviteForm(formdata=None), sent=sent)
 
 
 @bp.post("/members/<int:membership_id>/role")
@@ -183,13 +203,24 @@ def remove(membership_id: int) -> Response:
     return render_members(InviteForm(formdata=None))
 
 
-def render_members(form: InviteForm, invite_url: str | None = None, status: int = 200) -> Response:
+@dataclass(frozen=True)
+class SentInvitation:
+    """What the members page says after an invitation is emailed: to whom, and its link."""
+
+    email: str
+    url: str
+    resent: bool
+
+
+def render_members(
+    form: InviteForm, sent: SentInvitation | None = None, status: int = 200
+) -> Response:
     return render(
         "organizations/members.html",
         "organizations/_members.html",
         status=status,
         form=form,
-        invite_url=invite_url,
+        sent=sent,
         members=list_members(db.session, current_organization_id()),
         role_form=RoleForm,
         action_form=EmptyForm(),

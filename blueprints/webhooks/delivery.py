@@ -8,7 +8,8 @@
   10 s, no redirects, through the SSRF guard. A 2xx delivers; anything else is retried with
   exponential back-off and jitter (30 s, 1 min, 2 min … at most 6 h apart) for 3 days; then
   the delivery fails and, if the endpoint has had nothing but failures for 3 days, the
-  endpoint is disabled.
+  endpoint is disabled. Each POST is a `webhook_attempts` row (headers sent, answer, latency,
+  error), written in the commit that updates the delivery's summary of its last attempt.
 """
 
 from __future__ import annotations
@@ -16,21 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from dataclasses import dataclass
 
 import requests
 from sqlalchemy import select
 
-from blueprints.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from blueprints.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from blueprints.webhooks.notices import notify_disabled
 from blueprints.webhooks.signing import headers
 from blueprints.webhooks.ssrf import guarded_session
 from core.crypto import get_keyring
 from core.db import DbSession, utcnow
 from core.events import Event, listen
-from core.tasks import Again, Retry, Task, handles, submit
+from core.tasks import Again, Retry, Task, handles, submit, wake
 
 DELIVER = "webhooks.deliver"
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 10.0
 RESPONSE_KEEP = 1024
+USER_AGENT = "Talonario-Webhooks/1"
 GIVE_UP = dt.timedelta(days=3)
 RETRY = Retry(
     max_attempts=10_000,  # the give-up time decides
@@ -120,15 +129,38 @@ def secrets_of(endpoint: WebhookEndpoint, now: dt.datetime) -> list[str]:
     return secrets
 
 
-def post(url: str, body: str, signed: dict[str, str]) -> tuple[int | None, str, int, str | None]:
-    """One attempt: (status, first KB of the response, latency ms, error)."""
+@dataclass(frozen=True)
+class Exchange:
+    """One POST as it happened: what came back (status, first KB), how long it took, or why
+    nothing came back."""
+
+    status: int | None
+    body: str
+    latency_ms: int
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def request_headers(
+    message_id: str, now: dt.datetime, body: str, secrets: list[str]
+) -> dict[str, str]:
+    """Every header the POST carries (signed ones and the user agent): sent, and recorded on
+    the attempt as sent (signatures are not secrets)."""
+    return {**headers(message_id, now, body, secrets), "user-agent": USER_AGENT}
+
+
+def post(url: str, body: str, sent: dict[str, str]) -> Exchange:
+    """One attempt, with exactly the headers `sent`."""
     started = time.monotonic()
     try:
         with guarded_session() as http:
             response = http.post(
                 url,
                 data=body.encode(),
-                headers={**signed, "user-agent": "Talonario-Webhooks/1"},
+                headers=sent,
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 allow_redirects=False,
                 stream=True,
@@ -137,11 +169,20 @@ def post(url: str, body: str, signed: dict[str, str]) -> tuple[int | None, str, 
                 raw = response.raw.read(RESPONSE_KEEP, decode_content=True) or b""
             finally:
                 response.close()
-        latency = int((time.monotonic() - started) * 1000)
-        return response.status_code, raw.decode("utf-8", "replace"), latency, None
+        return Exchange(response.status_code, _storable(raw), _since(started), None)
     except (requests.RequestException, OSError) as error:
-        latency = int((time.monotonic() - started) * 1000)
-        return None, "", latency, f"{type(error).__name__}: {_reason(error)}"[:500]
+        return Exchange(
+            None, "", _since(started), f"{type(error).__name__}: {_reason(error)}"[:500]
+        )
+
+
+def _since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _storable(raw: bytes) -> str:
+    """The receiver's bytes as text a PostgreSQL TEXT column takes (NUL is refused there)."""
+    return raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def _reason(error: BaseException) -> str:
@@ -157,7 +198,15 @@ def _give_up(session: DbSession, task: Task, why: str) -> None:
         return
     delivery.status, delivery.last_error = DeliveryStatus.FAILED, why
     endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
-    disable_if_failing(endpoint, utcnow())
+    notices = disable_and_tell(session, endpoint, utcnow())
+    session.commit()  # with the task's own "failed" (the caller's commit then finds nothing)
+    wake(notices)
+
+
+def disable_and_tell(session: DbSession, endpoint: WebhookEndpoint, now: dt.datetime) -> list[int]:
+    """`disable_if_failing`, and when it did, the owners' and admins' emails (in the caller's
+    transaction); returns their tasks, to wake after the commit."""
+    return notify_disabled(session, endpoint) if disable_if_failing(endpoint, now) else []
 
 
 def disable_if_failing(endpoint: WebhookEndpoint, now: dt.datetime) -> bool:
@@ -179,24 +228,50 @@ def deliver(session: DbSession, task: Task) -> Again | None:
         delivery.status, delivery.last_error = DeliveryStatus.FAILED, "endpoint disabled"
         session.commit()
         return None
-    now = utcnow()
+    sent_at = utcnow()
     url, body, message_id = endpoint.url, delivery.request_body, delivery.message_id
-    signed = headers(message_id, now, body, secrets_of(endpoint, now))
+    sent = request_headers(message_id, sent_at, body, secrets_of(endpoint, sent_at))
     session.commit()  # no transaction held across the HTTP call
-    status, response_body, latency, error = post(url, body, signed)
+    exchange = post(url, body, sent)
     delivery = session.get_one(WebhookDelivery, delivery.id)
     endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
-    delivery.attempts += 1
-    delivery.response_status, delivery.response_body = status, response_body
-    delivery.latency_ms, delivery.last_error = latency, error
+    record_attempt(session, delivery, sent, exchange, sent_at)
     now = utcnow()
-    if status is not None and 200 <= status < 300:
+    if exchange.succeeded:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
         endpoint.failing_since = None
         session.commit()
         return None
     if endpoint.failing_since is None:
         endpoint.failing_since = now
-    disable_if_failing(endpoint, now)
+    notices = disable_and_tell(session, endpoint, now)
     session.commit()
-    return Again(error or f"HTTP {status}")
+    wake(notices)
+    return Again(exchange.error or f"HTTP {exchange.status}")
+
+
+def record_attempt(
+    session: DbSession,
+    delivery: WebhookDelivery,
+    sent: dict[str, str],
+    exchange: Exchange,
+    sent_at: dt.datetime,
+) -> WebhookAttempt:
+    """The attempt's row, and the delivery's summary of its last attempt (the list shows it),
+    in the caller's transaction."""
+    delivery.attempts += 1
+    delivery.response_status, delivery.response_body = exchange.status, exchange.body
+    delivery.latency_ms, delivery.last_error = exchange.latency_ms, exchange.error
+    attempt = WebhookAttempt(
+        organization_id=delivery.organization_id,
+        delivery_id=delivery.id,
+        attempt=delivery.attempts,
+        request_headers=sent,
+        response_status=exchange.status,
+        response_body=exchange.body,
+        latency_ms=exchange.latency_ms,
+        error=exchange.error,
+        created_at=sent_at,
+    )
+    session.add(attempt)
+    return attempt

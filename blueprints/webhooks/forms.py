@@ -15,9 +15,15 @@ def event_labels() -> dict[str, str]:
         "invoice.created": str(_l("Se creó un comprobante")),
         "invoice.authorized": str(_l("ARCA autorizó un comprobante (CAE)")),
         "invoice.rejected": str(_l("ARCA rechazó un comprobante")),
+        "invoice.needs_attention": str(
+            _l("Un comprobante necesita atención (ARCA no confirma si lo recibió)")
+        ),
         "customer.created": str(_l("Se creó un cliente")),
         "customer.updated": str(_l("Se modificó un cliente")),
+        "customer_import.finished": str(_l("Terminó una importación de clientes")),
         "bulk_authorization.finished": str(_l("Terminó una autorización masiva")),
+        "certificate.expiring": str(_l("El certificado de ARCA vence pronto (30, 7 y 1 días)")),
+        "certificate.expired": str(_l("Venció el certificado de ARCA")),
     }
 
 
@@ -36,4 +42,6 @@ class EndpointForm(AppForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         labels = event_labels()
-        self.events.choices = [(event, f"{labels[event]} ({event})") for event in EVENT_TYPES]
+        self.events.choices = [
+            (event, f"{labels.get(event, event)} ({event})") for event in EVENT_TYPES
+        ]

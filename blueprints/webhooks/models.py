@@ -48,6 +48,7 @@ class WebhookDelivery(TimestampMixin, db.Model):  # type: ignore[name-defined]
             "id",
         ),
         Index("ix_webhook_deliveries_event_id", "event_id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,3 +69,27 @@ class WebhookDelivery(TimestampMixin, db.Model):  # type: ignore[name-defined]
     def message_id(self) -> str:
         """The Standard Webhooks `webhook-id`: one per delivery, the same across its retries."""
         return f"msg_{self.id}"
+
+
+class WebhookAttempt(TimestampMixin, db.Model):  # type: ignore[name-defined]
+    """One POST of a delivery: what was sent (headers; the body is the delivery's) and what came
+    back. The log the user reads, kept 30 days."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        Index("ix_webhook_attempts_organization_id_id", "organization_id", "id"),
+        Index("ix_webhook_attempts_delivery_id_id", "delivery_id", "id"),
+        Index("ix_webhook_attempts_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int]
+    request_headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)  # the first KB
+    latency_ms: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)

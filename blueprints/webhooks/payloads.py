@@ -1,16 +1,29 @@
-"""Event payloads: small JSON snapshots built from what the emitting code already holds (no
-extra queries: `record_batch` emits 250 of them in one INSERT). Not yet the full API
-serialization (`blueprints.api.schemas.invoice_of` needs url_for in a request); a receiver
-fetches `/api/v1/invoices/<id>` for the rest."""
+"""Event payloads: the object as the JSON API serializes it (`GET /api/v1/...`), so a receiver
+needs no call back.
+
+Invoice events are written by set-based code (`record_batch` emits 250 in one INSERT) as thin
+snapshots — the facts of the moment (status, number, CAE, errors) marked `"complete": false`;
+the fan-out completes them once (`complete_invoices`) from the database, keeping those facts,
+and stores the result on the event."""
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app, has_request_context
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.db import DbSession
+from core.events import Event, enriches
+
 if TYPE_CHECKING:
     from blueprints.customers.models import Customer
+
+SNAPSHOT_FACTS = ("status", "number", "cae", "cae_due", "errors")
 
 
 def invoice_payload(
@@ -24,7 +37,9 @@ def invoice_payload(
     kind: str | None = None,
     total: Decimal | None = None,
 ) -> dict[str, Any]:
+    """The thin snapshot (completed by the fan-out)."""
     payload: dict[str, Any] = {"object": "invoice", "id": invoice_id, "status": status}
+    payload["complete"] = False
     if kind is not None:
         payload["kind"] = kind
     if total is not None:
@@ -45,3 +60,56 @@ def customer_payload(customer: Customer) -> dict[str, Any]:
     from blueprints.api.schemas.customers import customer_of  # the API imports the services
 
     return {"object": "customer", **customer_of(customer, ({}, {})).model_dump(mode="json")}
+
+
+@enriches("invoice")
+def complete_invoices(session: DbSession, events: list[Event]) -> None:
+    """Each thin invoice event becomes the API's invoice with the event's own facts (an invoice
+    deleted since keeps its snapshot, marked complete: there is nothing more to say)."""
+    from blueprints.api.invoices import links  # the API imports the invoices' services
+    from blueprints.api.schemas.invoices import InvoiceStatus, invoice_of, messages_of
+    from blueprints.invoices.models import Invoice
+
+    ids = {int(event.payload["id"]) for event in events}
+    invoices = {
+        invoice.id: invoice
+        for invoice in session.scalars(
+            select(Invoice)
+            .where(Invoice.id.in_(ids), Invoice.organization_id == events[0].organization_id)
+            .options(
+                selectinload(Invoice.lines),
+                selectinload(Invoice.vat_rows),
+                selectinload(Invoice.tax_rows),
+                selectinload(Invoice.associated_invoice),
+            )
+        )
+    }
+    with _url_context():
+        for event in events:
+            snapshot = event.payload
+            invoice = invoices.get(int(snapshot["id"]))
+            if invoice is None:
+                event.payload = {key: value for key, value in snapshot.items() if key != "complete"}
+                continue
+            model = invoice_of(invoice, links(invoice.id))
+            facts: dict[str, Any] = {"status": InvoiceStatus(snapshot["status"])}
+            if snapshot["status"] != InvoiceStatus.AUTHORIZED:  # what it was then, not now
+                facts.update(number=None, cae=None, cae_due=None, authorized_at=None)
+            if "number" in snapshot:
+                facts["number"] = snapshot["number"]
+            if "cae" in snapshot:
+                due = snapshot.get("cae_due")
+                facts["cae"] = snapshot["cae"]
+                facts["cae_due"] = dt.date.fromisoformat(due) if due else None
+            if "errors" in snapshot:
+                facts["errors"] = messages_of(snapshot["errors"] or [])
+            full = model.model_copy(update=facts).model_dump(mode="json")
+            event.payload = {"object": "invoice", **full}
+
+
+def _url_context() -> AbstractContextManager[object]:
+    """API links are built with url_for, which needs a request outside one (a worker): a
+    placeholder request gives the same relative URLs."""
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context("/")

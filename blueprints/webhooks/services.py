@@ -21,7 +21,6 @@ from core.tasks import wake
 
 TEST_EVENT = "webhook.test"
 ROTATION_OVERLAP = dt.timedelta(hours=24)
-LOG_SIZE = 50
 
 
 def _bound(endpoint: WebhookEndpoint) -> bytes:
@@ -56,12 +55,16 @@ def get_endpoint(session: DbSession, organization_id: int, endpoint_id: int) -> 
     return endpoint
 
 
-def get_delivery(session: DbSession, organization_id: int, delivery_id: int) -> WebhookDelivery:
-    delivery = session.scalar(
-        select(WebhookDelivery).where(
-            WebhookDelivery.id == delivery_id, WebhookDelivery.organization_id == organization_id
-        )
+def get_delivery(
+    session: DbSession, organization_id: int, delivery_id: int, endpoint_id: int | None = None
+) -> WebhookDelivery:
+    """The organization's delivery (of that endpoint, when given); NotFound otherwise."""
+    query = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.organization_id == organization_id
     )
+    if endpoint_id is not None:
+        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+    delivery = session.scalar(query)
     if delivery is None:
         raise NotFound(_("No encontramos ese envío."))
     return delivery
@@ -155,22 +158,6 @@ def _deliver_now(session: DbSession, endpoint: WebhookEndpoint, event: Event) ->
     if task_id is not None:
         wake([task_id])
     return delivery_id
-
-
-def list_deliveries(
-    session: DbSession, organization_id: int, endpoint_id: int
-) -> list[WebhookDelivery]:
-    return list(
-        session.scalars(
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.organization_id == organization_id,
-                WebhookDelivery.endpoint_id == endpoint_id,
-            )
-            .order_by(WebhookDelivery.id.desc())
-            .limit(LOG_SIZE)
-        )
-    )
 
 
 def event_types(session: DbSession, deliveries: Sequence[WebhookDelivery]) -> dict[int, str]:

@@ -53,7 +53,11 @@ def allow_private() -> bool:
 def check_url(url: str) -> str:
     """The URL, stripped, if we may call it; raises UnsafeUrl otherwise (save time)."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        explicit_port = parts.port  # raises on a port that is not 0-65535
+    except ValueError as error:
+        raise UnsafeUrl(_("No es una URL válida.")) from error
     production = current_app.config["ARCA_ENVIRONMENT"] == "produccion"
     schemes = ("https",) if production else ("https", "http")
     if parts.scheme not in schemes or not parts.hostname:
@@ -65,7 +69,7 @@ def check_url(url: str) -> str:
     if allow_private():
         return url
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = explicit_port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError) as error:
         message = _("No pudimos resolver el nombre %(host)s.", host=parts.hostname)

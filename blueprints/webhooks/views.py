@@ -1,24 +1,28 @@
 """Organización → Webhooks: endpoints (list, create, edit, delete), their secret (shown on
-demand, rotated), a test event, and the delivery log with "Reenviar". Owners and admins."""
+demand, rotated), a test event, and the delivery log with "Reenviar" and each delivery's
+attempts. Owners and admins. `flask webhooks prune` trims the log (`retention`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, url_for
+from flask import Blueprint, Response, flash, request, url_for
 from flask_babel import gettext as _
 
 from blueprints.organizations.models import MANAGER_ROLES
 from blueprints.webhooks import delivery as _delivery  # noqa: F401 (registers the task kinds)
-from blueprints.webhooks import services
+from blueprints.webhooks import listing, services
 from blueprints.webhooks.forms import EndpointForm, event_labels
 from blueprints.webhooks.models import WebhookEndpoint
+from blueprints.webhooks.retention import prune_command
 from core.db import db
 from core.errors import DomainError
+from core.inputs import parse_id
 from core.tenancy import current_organization_id, role_required
 from core.web import attach_error, form_status, render, see_other
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+bp.cli.add_command(prune_command)  # flask webhooks prune
 
 
 @bp.get("/")
@@ -143,20 +147,41 @@ def resend(delivery_id: int) -> Response:
 @bp.get("/<int:endpoint_id>/deliveries")
 @role_required(*MANAGER_ROLES)
 def deliveries(endpoint_id: int) -> Response:
-    """The log alone (htmx polls it); the endpoint's page otherwise."""
+    """The log alone (htmx polls it, "Más antiguos" pages it); the endpoint's page otherwise."""
     endpoint = services.get_endpoint(db.session, current_organization_id(), endpoint_id)
     context = _context(endpoint, EndpointForm(formdata=None, obj=endpoint))
     return render("webhooks/show.html", "webhooks/_deliveries.html", **context)
 
 
+@bp.get("/<int:endpoint_id>/deliveries/<int:delivery_id>")
+@role_required(*MANAGER_ROLES)
+def delivery(endpoint_id: int, delivery_id: int) -> Response:
+    """A delivery and its attempts, the last first (htmx polls them while it is pending)."""
+    organization_id = current_organization_id()
+    endpoint = services.get_endpoint(db.session, organization_id, endpoint_id)
+    found = services.get_delivery(db.session, organization_id, delivery_id, endpoint_id)
+    after = parse_id(request.args.get("after"))
+    return render(
+        "webhooks/delivery.html",
+        "webhooks/_attempts.html",
+        endpoint=endpoint,
+        delivery=found,
+        event_type=services.event_types(db.session, [found]).get(found.event_id, ""),
+        attempts=listing.list_attempts(db.session, found, after),
+        after=after,
+    )
+
+
 def _context(endpoint: WebhookEndpoint, form: EndpointForm) -> dict[str, Any]:
-    log = services.list_deliveries(db.session, current_organization_id(), endpoint.id)
-    types = services.event_types(db.session, log)
+    after = parse_id(request.args.get("after"))
+    log = listing.list_deliveries(db.session, current_organization_id(), endpoint.id, after)
     return {
         "endpoint": endpoint,
         "form": form,
-        "deliveries": log,
-        "types": types,
+        "deliveries": log.rows,
+        "next_cursor": log.next_cursor,
+        "after": after,
+        "types": services.event_types(db.session, log.rows),
         "labels": event_labels(),
     }
 

@@ -53,6 +53,7 @@ CSV = (
 ID_ARGUMENTS = {
     "certificate_id",
     "customer_id",
+    "delivery_id",
     "endpoint_id",
     "export_id",
     "import_id",
@@ -100,6 +101,7 @@ class Seeded:
     invoice_ids: dict[str, int]  # by status: draft, authorized, rejected
     invitation_token: str
     endpoint_id: int
+    delivery_id: int
     export_id: int = 0  # set once a test starts one (see `start_export`)
 
     def arguments(self, endpoint: str) -> dict[str, int]:
@@ -111,6 +113,7 @@ class Seeded:
             "invoice_id": invoice,
             "export_id": self.export_id,
             "endpoint_id": self.endpoint_id,
+            "delivery_id": self.delivery_id,
         }
 
 
@@ -162,6 +165,7 @@ def seed_organization(live_app: Flask) -> Seeded:
         customer_id = next(
             invoice.customer_id for invoice in invoices if invoice.customer_id is not None
         )
+        endpoint_id, delivery_id = endpoint_and_delivery(organization_id)
         seeded = Seeded(
             organization_id=organization_id,
             certificate_id=report.certificate.id,
@@ -176,7 +180,8 @@ def seed_organization(live_app: Flask) -> Seeded:
                 )
             },
             invitation_token=token,
-            endpoint_id=endpoint_and_delivery(organization_id)[0],
+            endpoint_id=endpoint_id,
+            delivery_id=delivery_id,
         )
         db.session.remove()
     return seeded

@@ -174,6 +174,7 @@ ENDPOINTS: dict[str, Probe] = {
     "organizations.invite": Probe(fields=field_names(InviteForm)),
     "organizations.update_role": Probe(fields=field_names(RoleForm)),
     "organizations.remove": Probe(),
+    "organizations.resend": Probe(),
     "organizations.invitation": Probe(BOTH),
     "points_of_sale.index": Probe(GET),
     "points_of_sale.sync": Probe(),
@@ -194,7 +195,8 @@ ENDPOINTS: dict[str, Probe] = {
     "webhooks.rotate": Probe(),
     "webhooks.test": Probe(),
     "webhooks.resend": Probe(),
-    "webhooks.deliveries": Probe(GET),
+    "webhooks.deliveries": Probe(GET, query=("after",)),
+    "webhooks.delivery": Probe(GET, query=("after",)),
 }
 EXCLUDED = {
     "static": "serves files from static/ by name; no input reaches the database",

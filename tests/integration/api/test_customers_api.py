@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from arca.cuit import compute_check_digit
@@ -18,10 +17,9 @@ from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
 from core.db import db
-from tests.api import bearer, make_api_key
+from tests.api import PROBLEM, Api, assert_problem, bearer, fields_in, make_api_key
 from tests.factories import make_organization, make_user
 
-PROBLEM = "application/problem+json"
 _bodies = itertools.count(31_000_000, 7919)
 
 
@@ -48,23 +46,6 @@ def shop(app: Flask) -> int:
 def other_shop(app: Flask) -> int:
     with app.app_context():
         return make_organization(owner=make_user(), legal_name="Otra Tienda SA").id
-
-
-class Api:
-    """A test client that sends one key's bearer header with every request."""
-
-    def __init__(self, app: Flask, secret: str) -> None:
-        self.client: FlaskClient = app.test_client()
-        self.secret = secret
-
-    def get(self, url: str, **params: Any) -> Any:
-        return self.client.get(url, query_string=params, headers=bearer(self.secret))
-
-    def post(self, url: str, json: Any = None, **headers: str) -> Any:
-        return self.client.post(url, json=json, headers=bearer(self.secret, **headers))
-
-    def patch(self, url: str, json: Any = None, **headers: str) -> Any:
-        return self.client.patch(url, json=json, headers=bearer(self.secret, **headers))
 
 
 @pytest.fixture
@@ -104,18 +85,6 @@ def count(app: Flask) -> int:
 def customer_actions() -> list[str]:
     query = select(AuditEvent.action).where(AuditEvent.subject_type == "customer")
     return list(db.session.scalars(query.order_by(AuditEvent.id)))
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.content_type == PROBLEM
-    body: dict[str, Any] = response.get_json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    return body
-
-
-def fields_in(problem: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in problem.get("errors") or []]
 
 
 # --- create and get ------------------------------------------------------------------------------

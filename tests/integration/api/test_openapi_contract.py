@@ -60,6 +60,7 @@ from tests.api import bearer, make_api_key
 from tests.conftest import base_config, wipe
 from tests.factories import next_cuit
 from tests.integration.test_invoices import authorize, certified, customer, draft
+from tests.webhooks_world import endpoint_and_delivery
 
 OPENAPI = "/api/v1/openapi.json"
 EXAMPLES = int(os.environ.get("TALONARIO_API_EXAMPLES", "12"))
@@ -103,7 +104,8 @@ def shorten_waits(query: dict[str, Any] | None) -> None:
 
 def seed(app: Flask) -> Seeded:
     """A certified organization with a customer, an archived one, a draft, two authorized
-    invoices (one of them credited by an authorized credit note) and a bulk job."""
+    invoices (one of them credited by an authorized credit note), a bulk job and a webhook
+    endpoint with a delivery."""
     with app.app_context():
         organization_id = certified()
         customer_id = customer(organization_id, next_cuit("30"), "1", "Distribuidora Norte SA")
@@ -121,10 +123,13 @@ def seed(app: Flask) -> Seeded:
         batch, _progress = start_bulk_authorization(
             db.session, organization_id, [draft(organization_id, [LINE]).id], get_arca()
         )
+        webhook_id, delivery_id = endpoint_and_delivery(organization_id)
         ids: dict[str, list[int | str | None]] = {
             "customer_id": [customer_id, archived.id, None],
             "invoice_id": [draft_id, authorized_id, credited.id, note_id, None],
             "key": [batch, None],
+            "webhook_id": [webhook_id, None],
+            "delivery_id": [delivery_id, None],
         }
         db.session.remove()
     secret = make_api_key(app, organization_id, rate_limit=10_000, name="Schemathesis")

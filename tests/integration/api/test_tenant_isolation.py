@@ -38,12 +38,14 @@ from blueprints.invoices.models import Invoice
 from blueprints.invoices.totals import Line
 from blueprints.organizations.models import Organization, Role
 from blueprints.points_of_sale.models import PointOfSale
+from blueprints.webhooks.models import WebhookDelivery, WebhookEndpoint
 from core.arca import get_arca
 from core.db import db
 from tests.api import bearer, make_api_key
 from tests.factories import add_member, make_user, next_cuit
 from tests.integration.test_invoices import authorize, certified, customer, draft
 from tests.web import login, post_form
+from tests.webhooks_world import PUBLIC_URL, endpoint_and_delivery
 
 OPENAPI = "/api/v1/openapi.json"
 PROBLEM = "application/problem+json"
@@ -60,7 +62,7 @@ API_LINE = {"description": "Yerba mate 1 kg", "quantity": "3", "unit_price": "45
 class Ref:
     """An object of the organization under test, filled in when the call is made."""
 
-    kind: str  # a `World` method: customer, draft, authorized, point, batch
+    kind: str  # a `World` method: customer, draft, authorized, point, batch, webhook, delivery
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,13 @@ class Call:
 
 
 # Which object fills a path parameter, by its name; `Call.path` overrides per operation.
-PATH_OBJECTS = {"customer_id": "customer", "invoice_id": "draft", "key": "batch"}
+PATH_OBJECTS = {
+    "customer_id": "customer",
+    "invoice_id": "draft",
+    "key": "batch",
+    "webhook_id": "webhook",
+    "delivery_id": "delivery",
+}
 
 
 def new_customer() -> dict[str, Any]:
@@ -127,6 +135,16 @@ CALLS: dict[str, list[Call]] = {
     "get_invoice_pdf": [Call(path={"invoice_id": "authorized"})],
     "create_invoice_batch": [Call(body={"invoice_ids": [Ref("draft")]})],
     "get_invoice_batch": [Call()],
+    "list_webhooks": [Call()],
+    "create_webhook": [Call(body={"url": PUBLIC_URL, "events": ["invoice.authorized"]})],
+    "get_webhook": [Call()],
+    "update_webhook": [Call(body={"description": "ERP", "enabled": False})],
+    "delete_webhook": [Call()],
+    "get_webhook_secret": [Call()],
+    "rotate_webhook_secret": [Call()],
+    "send_webhook_test": [Call()],
+    "list_webhook_deliveries": [Call()],
+    "resend_webhook_delivery": [Call()],
 }
 
 
@@ -136,9 +154,9 @@ CALLS: dict[str, list[Call]] = {
 class World:
     """An organization's objects, each made the first time it is asked for (inside an app
     context): a customer (RI), a draft Factura A to it, an authorized invoice, a point of sale,
-    and a bulk authorization job."""
+    a bulk authorization job, and a webhook endpoint with one delivery (of that endpoint)."""
 
-    KINDS = ("customer", "draft", "authorized", "point", "batch")
+    KINDS = ("customer", "draft", "authorized", "point", "batch", "webhook", "delivery")
 
     def __init__(self, organization_id: int) -> None:
         self.organization_id = organization_id
@@ -173,6 +191,15 @@ class World:
             db.session, self.organization_id, [extra], get_arca()
         )
         return key
+
+    def make_webhook(self) -> int:
+        endpoint_id, delivery_id = endpoint_and_delivery(self.organization_id)
+        self.made["delivery"] = delivery_id
+        return endpoint_id
+
+    def make_delivery(self) -> int:
+        self.get("webhook")  # makes the endpoint's delivery beside it
+        return int(self.made["delivery"])
 
 
 class Nowhere(World):
@@ -302,9 +329,10 @@ def tenants(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Tenants:
 
 
 def snapshot(organization_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the organization's customers, invoices and points of sale, as values."""
+    """Every row of the organization's customers, invoices, points of sale, webhook endpoints
+    and deliveries, as values."""
     rows = {}
-    for model in (Customer, Invoice, PointOfSale):
+    for model in (Customer, Invoice, PointOfSale, WebhookEndpoint, WebhookDelivery):
         table = model.__table__
         query = (
             sa.select(table).where(table.c.organization_id == organization_id).order_by(table.c.id)

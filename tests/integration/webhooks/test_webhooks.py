@@ -135,6 +135,8 @@ def test_a_redirect_is_not_followed(app: Flask, receiver: Receiver) -> None:
         "http://localhost/hooks",
         "http://[::1]/hooks",
         "ftp://example.com/hooks",
+        "http://[x/hooks",  # not a URL: a message, not a 500
+        "http://example.com:70000/hooks",  # no such port
     ],
 )
 def test_private_addresses_are_refused_when_saved(app: Flask, url: str) -> None:
