@@ -10,12 +10,15 @@ from flask_openapi3 import OpenAPI
 from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import blueprints.auth.recovery_views  # password reset and email verification pages on auth_bp
 import blueprints.certificates.alerts  # the certificate expiry chore and its emails
 import blueprints.invoices.mail_views  # noqa: F401  (POST /invoices/<id>/email on invoices_bp)
+import core.canary  # noqa: F401  (the encryption keys' canary table)
 from blueprints.account.views import bp as account_bp
 from blueprints.api import init_api, openapi_options
 from blueprints.arca.cli import arca_cli, sandbox_cli
 from blueprints.arca.views import bp as arca_bp
+from blueprints.auth.two_factor_views import bp as two_factor_bp
 from blueprints.auth.views import bp as auth_bp
 from blueprints.certificates.views import bp as certificates_bp
 from blueprints.customers.views import bp as customers_bp
@@ -45,6 +48,7 @@ BLUEPRINTS = (
     account_bp,
     dashboard_bp,
     organizations_bp,
+    two_factor_bp,  # after organizations_bp: its check reads g.membership
     certificates_bp,
     points_of_sale_bp,
     customers_bp,
@@ -98,5 +102,6 @@ def init_sessions(app: Flask) -> None:
         SESSION_TYPE="redis",
         SESSION_REDIS=redis_client(app.config["REDIS_URL"]),
         SESSION_KEY_PREFIX=app.config["CACHE_KEY_PREFIX"] + "sessions:",
+        SESSION_PERMANENT=False,  # a browser-session cookie unless the login asked otherwise
     )
     Session(app)

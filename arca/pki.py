@@ -9,23 +9,32 @@ tell the user precisely.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from arca import pbe
 from arca.cuit import is_valid_cuit
 
 KEY_SIZE = 2048
 _CUIT_SERIAL = re.compile(r"^CUIT (\d{11})$")
 PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----")
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----(.*?)-----END \1-----", re.DOTALL
+)
 
 # Issuers of taxpayer certificates, by (O, CN) of the issuer name [NOTES §3.3]. The sandbox's
 # CA is this project's (arca.sandbox.ca).
@@ -62,6 +71,21 @@ class WrongPassword(CertificateFileError):
 
 class NotPkcs12(CertificateFileError):
     """Not a PKCS#12 (.p12 / .pfx) file."""
+
+
+class KdfTooCostly(CertificateFileError):
+    """The file asks for more key-derivation work than any legitimate one (`arca.pbe` caps).
+
+    `kind` is "iterations" (PBKDF2, PKCS#12 KDF or MAC rounds, one derivation or all of them
+    together) or "scrypt" (its N, r or p)."""
+
+    def __init__(self, kind: str, value: int, cap: int) -> None:
+        super().__init__(f"{kind}: {value} above the cap of {cap}")
+        self.kind, self.value, self.cap = kind, value, cap
+
+
+class UnsupportedEncryption(CertificateFileError):
+    """An encryption scheme whose cost cannot be checked before OpenSSL pays it."""
 
 
 @dataclass(frozen=True)
@@ -138,18 +162,24 @@ def load_certificate(data: bytes) -> x509.Certificate:
 
 
 def load_private_key(data: bytes, password: bytes | None = None) -> rsa.RSAPrivateKey:
-    """An RSA private key from PEM or DER, opened with `password` when it is encrypted."""
-    if b"ENCRYPTED" in data and not password:
+    """An RSA private key from PEM or DER, opened with `password` when it is encrypted.
+
+    A PKCS#8 encrypted key's derivation cost is read first and refused above `arca.pbe`'s caps
+    (`KdfTooCostly`, `UnsupportedEncryption`); what is checked is exactly what is opened.
+    """
+    encrypted = b"ENCRYPTED" in data or pbe.is_encrypted_private_key(data)
+    if encrypted and not password:
         raise PasswordRequired("the private key is encrypted")
+    pem, der = _key_encoding(data)
     try:
-        if PEM_PRIVATE_KEY.search(data):
-            key = serialization.load_pem_private_key(data, password=password or None)
+        if pem is not None:
+            key = serialization.load_pem_private_key(pem, password=password or None)
         else:
-            key = serialization.load_der_private_key(data, password=password or None)
+            key = serialization.load_der_private_key(der, password=password or None)
     except TypeError as error:  # a password given for an unencrypted key, or missing
         raise PasswordRequired(str(error)) from error
     except ValueError as error:
-        if b"ENCRYPTED" in data:
+        if encrypted:
             raise WrongPassword(str(error)) from error
         raise NotAPrivateKey(str(error)) from error
     return check_key(key)
@@ -159,6 +189,8 @@ def load_pkcs12(data: bytes, password: bytes | None) -> tuple[rsa.RSAPrivateKey,
     """The key and certificate inside a PKCS#12 file."""
     if not _looks_like_pfx(data):
         raise NotPkcs12("not a PKCS#12 structure")
+    with _pbe_errors(password, NotPkcs12):
+        pbe.check_pkcs12(data, password)  # its costs read and capped before OpenSSL pays them
     try:
         key, certificate, _extra = pkcs12.load_key_and_certificates(data, password or None)
     except ValueError as error:
@@ -167,6 +199,54 @@ def load_pkcs12(data: bytes, password: bytes | None) -> tuple[rsa.RSAPrivateKey,
     if key is None or certificate is None:
         raise NotPkcs12("the PKCS#12 file lacks the private key or the certificate")
     return check_key(key), certificate
+
+
+def _key_encoding(data: bytes) -> tuple[bytes | None, bytes]:
+    """(PEM, b"") or (None, DER), whichever is to be opened: the first private-key PEM block
+    alone, or an encrypted PKCS#8 key as the DER whose cost was just checked."""
+    block = _PEM_BLOCK.search(data)
+    if block is None:
+        if PEM_PRIVATE_KEY.search(data):
+            raise NotAPrivateKey("a PEM private key without its END line")
+        if pbe.is_encrypted_private_key(data):
+            with _pbe_errors(None, NotAPrivateKey):
+                pbe.check_encrypted_private_key(data)
+        return None, data
+    if block.group(1) != b"ENCRYPTED PRIVATE KEY":
+        return block.group(0), b""
+    try:
+        der = base64.b64decode(b"".join(block.group(2).split()), validate=True)
+    except binascii.Error as error:
+        raise NotAPrivateKey(f"PEM body is not base64: {error}") from error
+    with _pbe_errors(None, NotAPrivateKey):
+        pbe.check_encrypted_private_key(der)
+    return None, der
+
+
+@contextmanager
+def _pbe_errors(password: bytes | None, malformed: type[CertificateFileError]) -> Iterator[None]:
+    """`arca.pbe`'s refusals told as this module's errors."""
+    try:
+        yield
+    except pbe.TooCostly as error:
+        kind = "scrypt" if error.what.startswith("scrypt") else "iterations"
+        raise KdfTooCostly(kind, error.value, error.cap) from error
+    except pbe.Unsupported as error:
+        raise UnsupportedEncryption(str(error)) from error
+    except pbe.CannotOpen as error:
+        raise (WrongPassword if password else PasswordRequired)(str(error)) from error
+    except pbe.Malformed as error:
+        raise malformed(str(error)) from error
+
+
+def issued_by(certificate: x509.Certificate, authority: x509.Certificate) -> bool:
+    """Whether `authority`'s key signed `certificate` (and the names chain): its issuer name
+    alone proves nothing, anyone can make a CA with any name."""
+    try:
+        certificate.verify_directly_issued_by(authority)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def check_key(key: object) -> rsa.RSAPrivateKey:

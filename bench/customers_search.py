@@ -381,6 +381,8 @@ def sign_up(app: Flask, email: str, cuit: str, legal_name: str) -> tuple[FlaskCl
         "iva_condition": "responsable_inscripto",
     }
     assert post_form(client, "/auth/signup", form).status_code == 303
+    login = {"email": email, "password": form["password"]}  # sign-up logs nobody in
+    assert post_form(client, "/auth/login", login).status_code == 303
     with app.app_context():
         found = db.session.scalar(
             sa.select(Organization.id).where(Organization.cuit == normalize_cuit(cuit))

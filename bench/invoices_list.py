@@ -668,6 +668,8 @@ def sign_up(
         "iva_condition": condition,
     }
     assert post_form(client, "/auth/signup", form).status_code == 303
+    login = {"email": email, "password": form["password"]}  # sign-up logs nobody in
+    assert post_form(client, "/auth/login", login).status_code == 303
     with app.app_context():
         found = db.session.scalar(
             sa.select(Organization.id).where(Organization.cuit == normalize_cuit(cuit))

@@ -22,9 +22,16 @@ class Cache(Protocol):
     def add(self, key: str, value: bytes, ttl: int) -> bool: ...
     def delete(self, key: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int: ...
+    def decr(self, key: str) -> int: ...
     def take(self, key: str) -> int: ...
     def ttl(self, key: str) -> int: ...
     def ping(self) -> bool: ...
+
+
+_DECR_IF_EXISTS = """
+if redis.call("EXISTS", KEYS[1]) == 1 then return redis.call("DECR", KEYS[1]) end
+return 0
+"""
 
 
 class RedisCache:
@@ -57,6 +64,11 @@ class RedisCache:
         pipe.expire(self._key(key), ttl, nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+    def decr(self, key: str) -> int:
+        """One less on a live counter (a slot given back); an expired one stays absent: DECR
+        alone would create it at -1 with no expiry."""
+        return int(self.client.eval(_DECR_IF_EXISTS, 1, self._key(key)))
 
     def take(self, key: str) -> int:
         """A counter's value, deleting it in the same step (0 if absent)."""
@@ -112,6 +124,15 @@ class MemoryCache:
             count = int(item[0]) + 1 if item else 1
             expires = item[1] if item else time.monotonic() + ttl
             self._items[self.prefix + key] = (str(count).encode(), expires)
+            return count
+
+    def decr(self, key: str) -> int:
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return 0
+            count = int(item[0]) - 1
+            self._items[self.prefix + key] = (str(count).encode(), item[1])
             return count
 
     def take(self, key: str) -> int:

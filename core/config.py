@@ -7,6 +7,7 @@ in-process cache and secrets generated once into `instance/` (mode 0600) and reu
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -51,8 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "TASKS_GIVE_UP_SECONDS": 24 * 3600,
     "TASKS_DISPATCH_SECONDS": 2,
     "SESSION_COOKIE_SECURE": True,
+    # Login attempts are counted before the password is checked: 5 a minute per account (from
+    # any address), 20 per address (to any account); each further lock doubles, up to an hour.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 60,
+    "LOGIN_MAX_ATTEMPTS_PER_ADDRESS": 20,
+    "LOGIN_MAX_LOCK_SECONDS": 3600,
     "INVITATION_DAYS": 7,
     "TRUSTED_PROXIES": 0,
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -91,7 +96,10 @@ def _apply_database(app: Flask) -> None:
         url = "sqlite:///" + str(Path(app.instance_path) / "talonario.db")
         app.config["DATABASE_URL"] = url
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # hide_parameters: a failed statement's message (and SQL echo) never quotes the bound
+    # values, which include password hashes, sealed keys and tokens. Forced, whatever is set.
+    options = {"pool_pre_ping": True, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "hide_parameters": True}
 
 
 def _apply_secrets(app: Flask) -> None:
@@ -113,6 +121,9 @@ def _apply_cookies(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_NAME="talonario_remember",
+        # "Recordarme" lasts 30 days; without it the session cookie ends with the browser.
+        REMEMBER_COOKIE_DURATION=dt.timedelta(days=30),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=30),
     )
 
 

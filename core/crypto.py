@@ -6,20 +6,39 @@ re-encrypted everything under the new one. A token reads
 the key id is a short digest of the key, so a token names the key that opened it without
 revealing it. `associated_data` binds a ciphertext to its row (e.g. b"certificate:42"), so a
 ciphertext copied to another row does not decrypt.
+
+A canary (core/canary.py) checks the keys themselves: a known value sealed at the first start. Keys
+that can't open it are refused at start, before anything is sealed with them, and `/healthz` says
+so if they change under a running app.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from core.canary import KeyCanary
+from core.db import db
 
 VERSION = "v1"
+CANARY_PLAINTEXT = b"talonario: the encryption keys' canary"
+CANARY_ASSOCIATED_DATA = b"key_canaries"
+WRONG_KEYS = (
+    "TALONARIO_ENCRYPTION_KEYS cannot open the key canary stored in this database: they are not "
+    "the keys its secrets were sealed with. Start with the right keys (when rotating, the new "
+    "key first and the old ones after it). Refusing to start, so nothing is sealed with these."
+)
+log = logging.getLogger(__name__)
 
 
 class KeyRingError(ValueError):
@@ -94,9 +113,70 @@ def _split(token: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+class WrongKeys(RuntimeError):
+    """The configured keys don't open the canary: every secret they seal would be lost."""
+
+    def __init__(self) -> None:
+        super().__init__(WRONG_KEYS)
+
+
+def check_canary(session: Session, keyring: KeyRing) -> bool:
+    """Whether `keyring` opens the canary; the first call on a database seals it (first start).
+
+    Opened by an older key of the ring, it is sealed again under the first, so it keeps opening
+    once the old key is removed after a rotation. Commits `session` (a session of its own: never
+    a request's). SQLAlchemyError if the table can't be read (not migrated, database down)."""
+    canary = session.scalars(select(KeyCanary).order_by(KeyCanary.id).limit(1)).first()
+    if canary is None:
+        session.add(KeyCanary(token=keyring.encrypt(CANARY_PLAINTEXT, CANARY_ASSOCIATED_DATA)))
+        session.commit()
+        return True
+    try:
+        opened = keyring.decrypt(canary.token, CANARY_ASSOCIATED_DATA) == CANARY_PLAINTEXT
+    except DecryptionError:
+        return False
+    if opened and keyring.needs_rotation(canary.token):
+        canary.token = keyring.encrypt(CANARY_PLAINTEXT, CANARY_ASSOCIATED_DATA)
+        session.commit()
+    return opened
+
+
+def keys_open_canary(keyring: KeyRing) -> bool:
+    """`check_canary` in a session of its own, in the current app."""
+    with Session(db.engine) as session:
+        return check_canary(session, keyring)
+
+
+def verify_keys(app: Flask) -> None:
+    """WrongKeys if the configured keys don't open the canary. A database not migrated yet
+    (`flask db upgrade` must still run) or not reachable is left for the first use."""
+    try:
+        opened = keys_open_canary(app.extensions["talonario.keyring"])
+    except SQLAlchemyError as error:
+        log.warning("encryption keys not checked yet: %s", type(error).__name__)
+        return
+    if not opened:
+        raise WrongKeys()
+    app.extensions["talonario.keys_checked"] = True
+
+
 def init_crypto(app: Flask) -> None:
     app.extensions["talonario.keyring"] = KeyRing.parse(str(app.config["ENCRYPTION_KEYS"]))
+    with app.app_context():
+        try:
+            verify_keys(app)
+        except WrongKeys:
+            db.engine.dispose()  # this app will not run: leave no connection open behind it
+            raise
+
+
+def configured_keyring() -> KeyRing:
+    """The keys as configured, unchecked: for the health check, which reports on them."""
+    return current_app.extensions["talonario.keyring"]
 
 
 def get_keyring() -> KeyRing:
+    """The app's keys; checked against the canary on first use if the start could not."""
+    if not current_app.extensions.get("talonario.keys_checked"):
+        verify_keys(current_app)
     return current_app.extensions["talonario.keyring"]

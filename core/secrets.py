@@ -28,22 +28,31 @@ ROTATE_ACTION = "keys.rotate"
 RotationCounts = dict[int, dict[str, int]]
 
 
+ACCOUNTS = 0  # the "organization" of secrets that belong to a person (a TOTP secret): no audit
+
+
 @dataclass(frozen=True)
 class SecretColumn:
-    """A column of `core.crypto` tokens. Rows must have an `organization_id`.
+    """A column of `core.crypto` tokens.
 
     `aad` rebuilds the associated data the row's token was sealed with. `cache_key`, if the
     slice keeps a copy of the token in the cache, names that copy (None: this row has none).
+    `organization` tells whose it is, for the audit event (default: the row's
+    `organization_id`; a person's secret answers ACCOUNTS).
     """
 
     model: type[Any]
     attribute: str
     aad: Callable[[Any], bytes]
     cache_key: Callable[[Any], str | None] | None = None
+    organization: Callable[[Any], int] | None = None
 
     @property
     def name(self) -> str:
         return f"{self.model.__tablename__}.{self.attribute}"
+
+    def owner(self, row: Any) -> int:
+        return self.organization(row) if self.organization else int(row.organization_id)
 
 
 class EventRecorder(Protocol):
@@ -87,11 +96,13 @@ def rotate_secrets(
             for row in _rows(session, column):
                 if not _reseal(keyring, column, row):
                     continue
-                per_column = counts.setdefault(row.organization_id, {})
+                per_column = counts.setdefault(column.owner(row), {})
                 per_column[column.name] = per_column.get(column.name, 0) + 1
                 if column.cache_key is not None and (key := column.cache_key(row)):
                     stale.append(key)
         for organization_id, per_column in sorted(counts.items()):
+            if organization_id == ACCOUNTS:
+                continue
             details = {"reencrypted": per_column, "key_id": keyring.primary_id}
             record_event(session, organization_id, ROTATE_ACTION, None, details=details)
         session.commit()

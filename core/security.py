@@ -1,4 +1,5 @@
-"""Passwords, CSRF, login manager and the security headers every response carries."""
+"""Passwords, CSRF, login manager, the security headers every response carries, and the
+redaction of secrets from the logs."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, Response, request
 from flask_babel import gettext
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from core.i18n import N_
+from core.logging import install_redaction
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -68,7 +70,29 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def forbid_storing_private_responses(response: Response) -> Response:
+    """`Cache-Control: no-store` on every answer to a signed-in person or an API key (pages,
+    fragments, PDFs, exports, errors): neither a shared computer's browser cache nor a proxy
+    keeps a business's data after the session. Static files and public pages keep theirs."""
+    if request.endpoint == "static" or not is_authenticated_request():
+        return response
+    if not response.cache_control.no_store:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def is_authenticated_request() -> bool:
+    if "Authorization" in request.headers:
+        return True
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # the user could not be loaded (database down): assume private
+        return True
+
+
 def init_security(app: Flask) -> None:
+    install_redaction()
     csrf.init_app(app)
     login_manager.init_app(app)
     app.after_request(add_security_headers)
+    app.after_request(forbid_storing_private_responses)

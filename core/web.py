@@ -26,6 +26,8 @@ from core.db import db
 from core.errors import DomainError, TooManyRequests
 
 log = logging.getLogger(__name__)
+# Longer than any page of this site (a filtered list's query included): not a path we made.
+MAX_NEXT_LENGTH = 2048
 
 
 def wants_fragment() -> bool:
@@ -159,7 +161,7 @@ def refusal_redirect(error: DomainError) -> Response | None:
 
 def same_site_path(url: str | None) -> str | None:
     """`url`'s path and query when it points at this site, else None."""
-    if not url:
+    if not url or not url.isprintable():
         return None
     parts = urlsplit(url)
     if parts.netloc and parts.netloc != request.host:
@@ -212,7 +214,20 @@ def form_status(form: Any) -> int:
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """A same-site path to go on to after login; anything else (//evil, https://…) is dropped."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+    """A same-site path to go on to (after login, a language change), else `fallback`.
+
+    Only a path of this site: one leading "/" (not "//" or "/\\", which browsers read as another
+    host), no backslash, no scheme, and no control or space character anywhere: browsers drop
+    a tab or a newline inside a URL, so "/<tab>/evil.example" became "//evil.example", and a
+    newline in a Location header was a 500.
+    """
+    return target if target and is_local_path(target) else fallback
+
+
+def is_local_path(target: str) -> bool:
+    if len(target) > MAX_NEXT_LENGTH or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(not char.isprintable() or char.isspace() for char in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +53,32 @@ def base_config(**overrides: Any) -> dict[str, Any]:
     }
     config.update(overrides)
     return config
+
+
+# Issue #15: no password hash, PEM block, API key or webhook secret in any log record of the run.
+_LOG_LEAKS = re.compile(r"\$argon2|-----BEGIN|\btal_[A-Za-z0-9_-]{20}|\bwhsec_[A-Za-z0-9+/=]{10}")
+
+
+class _LeakWatch(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if _LOG_LEAKS.search(record.getMessage() + (record.exc_text or "")):
+            self.leaks.append(f"{record.name} {record.pathname}:{record.lineno}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secrets_in_the_logs() -> Iterator[None]:
+    """Every log record of the whole run is read: none may carry a secret."""
+    watch = _LeakWatch()
+    logging.getLogger().addHandler(watch)
+    yield
+    logging.getLogger().removeHandler(watch)
+    assert not watch.leaks, "secrets in the logs at: " + ", ".join(watch.leaks[:20])
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from arca.codes import IssuerCondition
 from arca.cuit import compute_check_digit
 from blueprints.auth.models import User
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
-from core.db import db
+from core.db import db, utcnow
 from core.security import hash_password
 
 PASSWORD = "correcto-caballo-bateria"
@@ -25,11 +25,15 @@ def next_cuit(prefix: str = "30") -> str:
             return f"{body}{digit}"
 
 
-def make_user(email: str | None = None, name: str = "Persona de Prueba") -> User:
+def make_user(
+    email: str | None = None, name: str = "Persona de Prueba", verified: bool = True
+) -> User:
+    """An account as the ones that work today: its email confirmed, unless `verified=False`."""
     user = User(
         email=email or f"persona{next(_sequence)}@example.com",
         name=name,
         password_hash=_hashed,
+        email_verified_at=utcnow() if verified else None,
     )
     db.session.add(user)
     db.session.commit()

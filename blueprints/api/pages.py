@@ -14,6 +14,7 @@ from blueprints.api.forms import ApiKeyForm, scope_labels
 from blueprints.api.reference import build_reference
 from blueprints.api.services import create_api_key, get_api_key, list_api_keys, revoke_api_key
 from blueprints.api.usage import usage_by_day
+from blueprints.auth.recovery import verified_email_required
 from blueprints.organizations.models import MANAGER_ROLES
 from core.arca import get_arca
 from core.cache import get_cache
@@ -66,6 +67,7 @@ def index() -> Response:
 
 @bp.post("/organizations/api/keys")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def create() -> Response:
     form = ApiKeyForm()
     secret = None

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, Response, current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from blueprints.auth.forms import InvitedSignUpForm, LoginForm, SignUpForm
 from blueprints.auth.models import User
+from blueprints.auth.recovery import SIGNUP_EMAIL_KEY
 from blueprints.auth.services import (
     AccountDetails,
     Throttle,
@@ -15,10 +18,12 @@ from blueprints.auth.services import (
     sign_up,
     sign_up_invited,
 )
+from blueprints.auth.sessions import end_current, sign_out, start_session
+from blueprints.auth.two_factor import hold_login, requires_second_step
 from blueprints.organizations.forms import details_from
-from blueprints.organizations.services import find_invitation
+from blueprints.organizations.services import find_invitation, normalize_email
 from core.cache import get_cache
-from core.db import db
+from core.db import db, utcnow
 from core.errors import DomainError, TooManyRequests
 from core.security import login_manager
 from core.web import attach_error, form_status, render, safe_next, see_other
@@ -28,7 +33,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return load_user(db.session, user_id)
+    return load_user(db.session, user_id, utcnow())
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -38,13 +43,11 @@ def signup() -> Response:
     form = SignUpForm()
     if form.validate_on_submit():
         try:
-            user, _organization = sign_up(db.session, account_from(form), details_from(form))
+            sign_up(db.session, get_cache(), account_from(form), details_from(form))
         except DomainError as error:
             attach_error(form, error)
         else:
-            start_session(user, remember=False)
-            flash(_("¡Listo! Tu cuenta y tu negocio quedaron registrados."), "success")
-            return see_other(url_for("dashboard.index"))
+            return check_your_email(form.email.data)
     return render("auth/signup.html", form=form, status=form_status(form))
 
 
@@ -53,16 +56,19 @@ def invited_signup(token: str) -> Response:
     form = InvitedSignUpForm(email=invitation.email)
     if form.validate_on_submit():
         try:
-            membership = sign_up_invited(db.session, account_from(form), token)
+            sign_up_invited(db.session, get_cache(), account_from(form), token)
         except DomainError as error:
             attach_error(form, error)
         else:
-            start_session(
-                membership.user, remember=False, organization_id=membership.organization_id
-            )
-            flash(_("Te sumaste a %(name)s.", name=membership.organization.display_name), "success")
-            return see_other(url_for("dashboard.index"))
+            return check_your_email(form.email.data)
     return render("auth/signup.html", form=form, invitation=invitation, status=form_status(form))
+
+
+def check_your_email(email: str) -> Response:
+    """Sign-up's one answer, new address or not (it must not tell who has an account): no
+    session starts here; the person confirms the address and logs in."""
+    session[SIGNUP_EMAIL_KEY] = normalize_email(email)
+    return see_other(url_for("auth.check_email"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -70,7 +76,7 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
-    status = 200
+    status, retry_after = 200, 0
     if form.validate_on_submit():
         try:
             user = authenticate(
@@ -83,50 +89,41 @@ def login() -> ResponseReturnValue:
             )
         except TooManyRequests as error:
             attach_error(form, error)
-            status = 429
+            status, retry_after = 429, error.retry_after
         except DomainError as error:
             attach_error(form, error)
         else:
-            start_session(user, remember=bool(form.remember.data))
-            return see_other(safe_next(request.args.get("next"), url_for("dashboard.index")))
+            return password_passed(user, remember=bool(form.remember.data))
     response = render(
         "auth/login.html", form=form, status=status if status != 200 else form_status(form)
     )
     if status == 429:
-        response.headers["Retry-After"] = str(current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
+        response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def password_passed(user: User, remember: bool) -> Response:
+    """In at once, or, with two-factor on, on to the code step (blueprints/auth/two_factor.py)."""
+    next_url = request.args.get("next")
+    if requires_second_step(user):
+        hold_login(session, user, remember, next_url, time.time())
+        return see_other(url_for("two_factor.verify"))
+    start_session(user, remember=remember)
+    return see_other(safe_next(next_url, url_for("dashboard.index")))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    logout_user()
-    rotate_session()
-    session.clear()
+    """End this login: its row is revoked, so its cookies (remember me too) are worth nothing."""
+    if current_user.is_authenticated:
+        end_current(db.session, current_user, utcnow())
+    sign_out()
     flash(_("Cerraste la sesión."), "info")
     return see_other(url_for("auth.login"))
 
 
-def start_session(user: User | None, remember: bool, organization_id: int | None = None) -> None:
-    """Log in under a fresh session id, so an id planted before login is worth nothing after it."""
-    locale = session.get("locale")
-    rotate_session()
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    if organization_id is not None:
-        session["organization_id"] = organization_id
-    login_user(user, remember=remember)
-
-
-def rotate_session() -> None:
-    regenerate = getattr(current_app.session_interface, "regenerate", None)
-    if regenerate is not None and session:
-        regenerate(session)
-
-
 def throttle() -> Throttle:
-    config = current_app.config
-    return Throttle(config["LOGIN_MAX_FAILURES"], config["LOGIN_FAILURE_WINDOW_SECONDS"])
+    return Throttle.from_config(current_app.config)
 
 
 def client_ip() -> str:

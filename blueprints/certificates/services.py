@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import rsa
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from arca.tickets import Credential
 from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.certificates.models import Certificate, CertificateState, CertificateStatus
+from blueprints.certificates.trust import environment_authority
 from blueprints.organizations.models import Organization
 from core.arca import ArcaGateway
 from core.crypto import KeyRing
@@ -413,6 +415,32 @@ def _check_issuer(info: pki.CertificateInfo, environment: str) -> None:
                 environment=environment_name(environment),
             )
         )
+    _check_signature(info, environment)
+
+
+def _check_signature(info: pki.CertificateInfo, environment: str) -> None:
+    """The issuer proven by signature wherever the environment's CA is known (the sandbox's;
+    ARCA's are not shipped, see `trust`): a CA merely *named* like it is refused."""
+    try:
+        authority = environment_authority(environment)
+    except ServiceUnavailable as error:
+        raise Conflict(_("El sandbox no responde: %(error)s", error=error)) from error
+    if authority is None:
+        if environment == SANDBOX:  # the app runs against ARCA: no sandbox CA to ask
+            raise CertificateRefused(
+                _("No podemos verificar este certificado del sandbox: la aplicación usa ARCA.")
+            )
+        return
+    if not pki.issued_by(pki.load_certificate(info.pem), authority):
+        raise CertificateRefused(
+            _(
+                "El certificado dice que lo emitió «%(issuer)s», pero su firma no es de esa "
+                "autoridad: no lo emitió la CA de %(environment)s. Subí el certificado que "
+                "descargaste de ARCA (o, en el sandbox, usá «Emitir con la CA de prueba»).",
+                issuer=info.issuer,
+                environment=environment_name(environment),
+            )
+        )
 
 
 def _check_dates(info: pki.CertificateInfo, now: dt.datetime) -> None:
@@ -477,7 +505,36 @@ def _audit(
     )
 
 
+def _cost_message(error: pki.CertificateFileError) -> str | None:
+    """Why a file whose key derivation is too costly, or unknowable, is refused; else None."""
+    if isinstance(error, pki.KdfTooCostly) and error.kind == "scrypt":
+        return _(
+            "El archivo pide una derivación de clave scrypt desmedida (%(value)s; aceptamos "
+            "hasta %(cap)s). Exportalo de nuevo con los valores habituales de OpenSSL.",
+            value=format_decimal(error.value),
+            cap=format_decimal(error.cap),
+        )
+    if isinstance(error, pki.KdfTooCostly):
+        return _(
+            "El archivo pide %(value)s vueltas de derivación de la clave: los de ARCA y OpenSSL "
+            "usan unas pocas miles y aceptamos hasta %(cap)s. Exportalo de nuevo con los "
+            "valores habituales.",
+            value=format_decimal(error.value),
+            cap=format_decimal(error.cap),
+        )
+    if isinstance(error, pki.UnsupportedEncryption):
+        return _(
+            "El archivo está cifrado con un método antiguo o poco común que no podemos revisar "
+            "antes de abrirlo. Exportalo de nuevo con OpenSSL 3 (cifrado AES) o subí la clave y "
+            "el certificado por separado."
+        )
+    return None
+
+
 def _key_message(error: pki.CertificateFileError) -> str:
+    cost = _cost_message(error)
+    if cost is not None:
+        return cost
     if isinstance(error, pki.PasswordRequired):
         return _("La clave privada está cifrada: escribí su contraseña.")
     if isinstance(error, pki.WrongPassword):
@@ -488,6 +545,9 @@ def _key_message(error: pki.CertificateFileError) -> str:
 
 
 def _pkcs12_message(error: pki.CertificateFileError) -> str:
+    cost = _cost_message(error)
+    if cost is not None:
+        return cost
     if isinstance(error, pki.PasswordRequired):
         return _("El archivo PKCS#12 está protegido: escribí su contraseña.")
     if isinstance(error, pki.WrongPassword):

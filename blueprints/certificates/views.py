@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from blueprints.auth.recovery import verified_email_required
 from blueprints.certificates.connection import test_connection
 from blueprints.certificates.forms import (
     EmptyForm,
@@ -58,6 +59,7 @@ def index() -> Response:
 
 @bp.post("/generate")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def generate() -> Response:
     form = GenerateForm()
     if form.validate_on_submit():
@@ -95,6 +97,7 @@ def csr(certificate_id: int) -> Response:
 
 @bp.post("/<int:certificate_id>/upload")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def upload(certificate_id: int) -> Response:
     certificate = get_certificate(db.session, current_organization_id(), certificate_id)
     form = UploadForm()
@@ -121,6 +124,7 @@ def upload(certificate_id: int) -> Response:
 
 @bp.post("/<int:certificate_id>/issue-sandbox")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def issue_sandbox(certificate_id: int) -> Response:
     certificate = get_certificate(db.session, current_organization_id(), certificate_id)
     EmptyForm()  # CSRF is checked globally
@@ -139,6 +143,7 @@ def issue_sandbox(certificate_id: int) -> Response:
 
 @bp.post("/import")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def import_files() -> Response:
     form = ImportPairForm()
 
@@ -160,6 +165,7 @@ def import_files() -> Response:
 
 @bp.post("/import-pkcs12")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def import_bundle() -> Response:
     form = Pkcs12Form()
 
@@ -198,6 +204,7 @@ def finish_import(
 
 @bp.post("/<int:certificate_id>/activate")
 @role_required(*MANAGER_ROLES)
+@verified_email_required
 def activate(certificate_id: int) -> Response:
     certificate = get_certificate(db.session, current_organization_id(), certificate_id)
     activate_certificate(db.session, current_user, certificate, get_arca().now())

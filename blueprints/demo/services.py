@@ -50,7 +50,7 @@ from blueprints.organizations.services import OrganizationDetails, create_organi
 from blueprints.points_of_sale.services import list_points_of_sale, merge_points_of_sale
 from core.arca import ArcaGateway
 from core.crypto import KeyRing
-from core.db import DbSession
+from core.db import DbSession, utcnow
 from core.errors import Conflict, DomainError
 from core.security import hash_password
 
@@ -592,6 +592,7 @@ def ensure_user(session: DbSession, reset: bool) -> User:
     user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
     if user is None:
         user = build_user(session, AccountDetails(DEMO_NAME, DEMO_EMAIL, DEMO_PASSWORD))
+        user.email_verified_at = utcnow()
         session.add(user)
     elif reset:
         user.name, user.password_hash = DEMO_NAME, hash_password(DEMO_PASSWORD)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from core.cache import get_cache
+from core.crypto import configured_keyring, keys_open_canary
 from core.db import db
 
 bp = Blueprint("health", __name__)
@@ -14,12 +15,15 @@ log = logging.getLogger(__name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    """200 when the database and the cache both answer, 503 otherwise; says which failed."""
+    """200 when the database and the cache answer and the encryption keys open the canary;
+    503 otherwise: "unavailable" (database or cache down) or "degraded" (keys that can't open
+    the secrets: every ARCA action would fail). Says which check failed."""
     database = check_database()
     cache = check_cache()
-    healthy = database["ok"] and cache["ok"]
-    response = jsonify(status="ok" if healthy else "unavailable", database=database, cache=cache)
-    response.status_code = 200 if healthy else 503
+    keys = check_keys() if database["ok"] else {"ok": False, "error": "database unavailable"}
+    status = overall_status(database, cache, keys)
+    response = jsonify(status=status, database=database, cache=cache, keys=keys)
+    response.status_code = 200 if status == "ok" else 503
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -43,3 +47,24 @@ def check_cache() -> dict[str, object]:
         log.warning("healthz: cache check failed: %s", type(error).__name__)
         return {"ok": False, "backend": cache.backend, "error": type(error).__name__}
     return {"ok": ok, "backend": cache.backend}
+
+
+def check_keys() -> dict[str, object]:
+    """The canary, opened with the configured keys at each call: one row, one AES-GCM open."""
+    try:
+        opened = keys_open_canary(configured_keyring())
+    except Exception as error:  # a database error here: report it, do not raise
+        log.warning("healthz: keys check failed: %s", type(error).__name__)
+        return {"ok": False, "error": type(error).__name__}
+    if not opened:
+        log.error("healthz: TALONARIO_ENCRYPTION_KEYS cannot open the key canary")
+        return {"ok": False, "error": "TALONARIO_ENCRYPTION_KEYS cannot open the key canary"}
+    return {"ok": True}
+
+
+def overall_status(
+    database: dict[str, object], cache: dict[str, object], keys: dict[str, object]
+) -> str:
+    if not (database["ok"] and cache["ok"]):
+        return "unavailable"
+    return "ok" if keys["ok"] else "degraded"

@@ -10,14 +10,16 @@ import click
 from flask.cli import with_appcontext
 
 from blueprints.audit.services import record_event
+from blueprints.auth.secrets import SECRET_COLUMNS as ACCOUNT_SECRETS
 from blueprints.certificates.secrets import SECRET_COLUMNS as CERTIFICATE_SECRETS
+from blueprints.webhooks.secrets import SECRET_COLUMNS as WEBHOOK_SECRETS
 from core.cache import get_cache
 from core.crypto import KeyRing, generate_key, get_keyring
 from core.db import db
 from core.secrets import RotationFailed, column_totals, rotate_secrets
 
 # Every column of `core.crypto` tokens in the app; a slice with new secrets adds its own here.
-SECRET_COLUMNS = (*CERTIFICATE_SECRETS,)
+SECRET_COLUMNS = (*CERTIFICATE_SECRETS, *WEBHOOK_SECRETS, *ACCOUNT_SECRETS)
 
 keys_cli = click.Group(
     "keys", help="Encryption keys for secrets at rest (TALONARIO_ENCRYPTION_KEYS)."

@@ -80,6 +80,13 @@ class OrganizationForm(OrganizationFieldsMixin, AppForm):
             "a mano desde cada comprobante."
         ),
     )
+    require_two_factor = BooleanField(
+        _l("Exigir verificación en dos pasos a dueños y administradores"),
+        description=_l(
+            "Quien sea dueño/a o administrador/a y no la tenga activada tendrá que activarla "
+            "(en Mi cuenta → Seguridad) antes de seguir trabajando en esta organización."
+        ),
+    )
     logo = FileField(
         _l("Logo (PNG o JPEG, hasta 1 MB)"),
         validators=[FileAllowed(["png", "jpg", "jpeg"], _l("El logo tiene que ser PNG o JPEG."))],
@@ -121,4 +128,5 @@ def details_from(form: OrganizationFieldsMixin) -> OrganizationDetails:
         address=form.address.data,
         a_with_legend=bool(getattr(getattr(form, "a_with_legend", None), "data", False)),
         email_invoices=bool(getattr(getattr(form, "email_invoices", None), "data", False)),
+        require_two_factor=bool(getattr(getattr(form, "require_two_factor", None), "data", False)),
     )

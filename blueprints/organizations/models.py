@@ -46,6 +46,8 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     a_with_legend: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Email each authorized invoice to its customer (when the customer has an address).
     email_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Owners and admins must turn on two-factor authentication to work in this organization.
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def display_name(self) -> str:

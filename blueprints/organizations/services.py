@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from arca.codes import IssuerCondition
 from arca.cuit import is_valid_cuit, normalize_cuit
 from blueprints.auth.models import User
+from blueprints.organizations.logo import prepare_logo
 from blueprints.organizations.mailing import (
     MAIL_KIND,
     invitation_message,
@@ -47,6 +48,7 @@ class OrganizationDetails:
     address: str | None = None
     a_with_legend: bool = False
     email_invoices: bool = False
+    require_two_factor: bool = False
 
 
 def parse_cuit(value: str) -> str:
@@ -87,6 +89,7 @@ def apply_details(organization: Organization, details: OrganizationDetails) -> N
         details.a_with_legend and condition == IssuerCondition.RESPONSABLE_INSCRIPTO
     )
     organization.email_invoices = details.email_invoices
+    organization.require_two_factor = details.require_two_factor
 
 
 def ensure_cuit_free(session: DbSession, cuit: str, except_id: int | None = None) -> None:
@@ -146,14 +149,15 @@ def update_organization(
 
 
 def apply_logo(organization: Organization, data: bytes) -> None:
-    """A PNG or JPEG logo; the bytes are checked, not the file name."""
+    """A PNG or JPEG logo; the bytes are checked, not the file name. Stored shrunk to at most
+    600×600 and without metadata (`logo.prepare_logo`): PDFs and emails embed it as is."""
     if len(data) > LOGO_MAX_BYTES:
         raise ValidationFailed(_("El logo no puede superar 1 MB."), field="logo")
-    mime = next((m for sig, m in LOGO_SIGNATURES.items() if data.startswith(sig)), None)
-    if mime is None:
+    if not any(data.startswith(signature) for signature in LOGO_SIGNATURES):
         raise ValidationFailed(_("El logo tiene que ser una imagen PNG o JPEG."), field="logo")
-    organization.logo = data
-    organization.logo_mime = mime
+    logo = prepare_logo(data)
+    organization.logo = logo.data
+    organization.logo_mime = logo.mime
 
 
 def commit_or_conflict(session: DbSession, field: str) -> None:
@@ -317,6 +321,9 @@ def accept_invitation(session: DbSession, token: str, user: User) -> Membership:
     """Activates the invitation for `user`, whose email must be the invited one. Commits."""
     membership = find_invitation(session, token)
     bind_invitation(membership, user)
+    if user.email_verified_at is None:  # joins once the address is confirmed (auth/recovery.py)
+        membership.status = MembershipStatus.PENDING
+        membership.accepted_at = None
     commit_or_conflict(session, field="email")
     return membership
 

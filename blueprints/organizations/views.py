@@ -26,7 +26,13 @@ from blueprints.organizations.forms import (
     role_label,
 )
 from blueprints.organizations.mailing import invitation_url
-from blueprints.organizations.models import MANAGER_ROLES, Membership, Organization, Role
+from blueprints.organizations.models import (
+    MANAGER_ROLES,
+    Membership,
+    MembershipStatus,
+    Organization,
+    Role,
+)
 from blueprints.organizations.services import (
     accept_invitation,
     active_memberships,
@@ -237,6 +243,13 @@ def invitation(token: str) -> Response:
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
         membership = accept_invitation(db.session, token, current_user)
+        if membership.status == MembershipStatus.PENDING:
+            why = _(
+                "Confirmá tu email para sumarte a %(name)s: abrí el enlace que te enviamos.",
+                name=membership.organization.display_name,
+            )
+            flash(why, "info")
+            return see_other(url_for("dashboard.index"))
         session["organization_id"] = membership.organization_id
         flash(_("Te sumaste a %(name)s.", name=membership.organization.display_name), "success")
         return see_other(url_for("dashboard.index"))

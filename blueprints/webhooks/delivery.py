@@ -29,6 +29,7 @@ from blueprints.webhooks.models import (
     WebhookEndpoint,
 )
 from blueprints.webhooks.notices import notify_disabled
+from blueprints.webhooks.secrets import endpoint_aad
 from blueprints.webhooks.signing import headers
 from blueprints.webhooks.ssrf import guarded_session
 from core.crypto import get_keyring
@@ -121,7 +122,7 @@ def fan_out(session: DbSession, events: list[Event]) -> list[int]:
 def secrets_of(endpoint: WebhookEndpoint, now: dt.datetime) -> list[str]:
     """The endpoint's signing secrets (decrypted here and nowhere else): the current one, and
     the previous one during a rotation's overlap."""
-    keyring, bound = get_keyring(), f"webhook_endpoint:{endpoint.id}".encode()
+    keyring, bound = get_keyring(), endpoint_aad(endpoint)
     secrets = [keyring.decrypt(endpoint.secret_encrypted, bound).decode()]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret_encrypted and expires is not None and expires > now:

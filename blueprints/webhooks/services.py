@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from blueprints.webhooks.delivery import add_delivery, secrets_of
 from blueprints.webhooks.models import WebhookDelivery, WebhookEndpoint
+from blueprints.webhooks.secrets import endpoint_aad
 from blueprints.webhooks.signing import new_secret
 from blueprints.webhooks.ssrf import check_url
 from core.crypto import get_keyring
@@ -21,10 +22,6 @@ from core.tasks import wake
 
 TEST_EVENT = "webhook.test"
 ROTATION_OVERLAP = dt.timedelta(hours=24)
-
-
-def _bound(endpoint: WebhookEndpoint) -> bytes:
-    return f"webhook_endpoint:{endpoint.id}".encode()
 
 
 def _events(events: Sequence[str]) -> list[str]:
@@ -89,7 +86,7 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()  # the id binds the ciphertext to its row
-    endpoint.secret_encrypted = get_keyring().encrypt(new_secret().encode(), _bound(endpoint))
+    endpoint.secret_encrypted = get_keyring().encrypt(new_secret().encode(), endpoint_aad(endpoint))
     session.commit()
     return endpoint
 
@@ -128,7 +125,7 @@ def rotate_secret(session: DbSession, endpoint: WebhookEndpoint) -> str:
     keyring = get_keyring()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
-    endpoint.secret_encrypted = keyring.encrypt(secret.encode(), _bound(endpoint))
+    endpoint.secret_encrypted = keyring.encrypt(secret.encode(), endpoint_aad(endpoint))
     session.commit()
     return secret
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import requests
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_auth_flow import LEGAL_NAME, sign_up
@@ -12,8 +13,8 @@ from tests.browser.test_auth_flow import LEGAL_NAME, sign_up
 SECRET = re.compile(r"^tal_[A-Za-z0-9_-]{43}$")
 
 
-def test_make_use_and_revoke_a_key(page: Page, live_server: str) -> None:
-    sign_up(page)
+def test_make_use_and_revoke_a_key(page: Page, live_app: Flask, live_server: str) -> None:
+    sign_up(page, app=live_app)
     nav = page.get_by_role("navigation", name="Principal")
     nav.get_by_role("link", name="Organización").click()
     page.get_by_role("link", name="API: claves e integraciones").click()

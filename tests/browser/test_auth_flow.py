@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import email as email_lib
 import re
 from collections.abc import Callable
+from email.policy import default
 
+from flask import Flask
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from core.db import db
+from core.mail import MailMessage
 from tests.browser.conftest import Problems
 
 PASSWORD = "una-clave-bien-larga"
@@ -14,7 +20,14 @@ LEGAL_NAME = "Almacén Demo SRL"
 TRADE_NAME = "Almacén Demo"
 
 
-def sign_up(page: Page, email: str = "ana@example.com", cuit: str = "30-71234567-1") -> None:
+def sign_up(
+    page: Page,
+    email: str = "ana@example.com",
+    cuit: str = "30-71234567-1",
+    app: Flask | None = None,
+) -> None:
+    """The sign-up form, then the login; with the live `app`, also the emailed verification
+    link (certificates and API keys wait for a confirmed email)."""
     page.goto("/auth/signup")
     page.get_by_label("Tu nombre").fill("Ana García")
     page.get_by_label("Email").fill(email)
@@ -26,7 +39,38 @@ def sign_up(page: Page, email: str = "ana@example.com", cuit: str = "30-71234567
     page.get_by_label("Ingresos Brutos (N.º)").fill("901-123456-7")
     page.get_by_label("Inicio de actividades").fill("2019-03-01")
     page.get_by_label("Domicilio comercial").fill("Av. Corrientes 1234, CABA")
-    page.get_by_role("button", name="Crear cuenta").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Crear cuenta").click()
+    if page.url.endswith("/auth/signup/check-email"):
+        # The form logs nobody in (it answers the same when the email has an account): the
+        # person logs in, and works before confirming the address.
+        log_in(page, email)
+        if app is not None:
+            page.goto(verification_link(app, email))
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Contraseña").fill(password)
+    page.get_by_role("button", name="Ingresar").click()
+
+
+def verification_link(app: Flask, email: str) -> str:
+    """The verification link of the last message queued to `email` (read from the outbox)."""
+    with app.app_context():
+        mime = db.session.scalars(
+            select(MailMessage.mime)
+            .where(MailMessage.to == email, MailMessage.kind == "account.verify")
+            .order_by(MailMessage.id.desc())
+        ).first()
+        db.session.commit()
+    assert mime is not None
+    message = email_lib.message_from_bytes(mime, policy=default)
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(r"https?://\S+(/auth/verify/\S+)", text)
+    assert match is not None, text
+    return match.group(1)
 
 
 def expect_dashboard(page: Page, organization: str = TRADE_NAME) -> None:
@@ -38,7 +82,9 @@ def expect_dashboard(page: Page, organization: str = TRADE_NAME) -> None:
 def test_sign_up_log_out_and_log_in_again(page: Page) -> None:
     sign_up(page)
     expect_dashboard(page)
-    expect(page.get_by_text("¡Listo! Tu cuenta y tu negocio quedaron registrados.")).to_be_visible()
+    expect(
+        page.get_by_text("Confirmá tu email: te enviamos un enlace a ana@example.com")
+    ).to_be_visible()
     expect(page.get_by_text(LEGAL_NAME)).to_be_visible()
     # Chromium keeps the app's Secure session cookie on http://127.0.0.1 (a trustworthy origin).
     session = [c for c in page.context.cookies() if c["name"] == "talonario_session"]
@@ -83,7 +129,7 @@ def test_wrong_cuit_check_digit_is_shown_next_to_the_field(
 
 
 def test_invite_an_accountant_who_signs_up_from_the_link(
-    page: Page, pages: Callable[[], Page]
+    page: Page, pages: Callable[[], Page], live_app: Flask
 ) -> None:
     sign_up(page)
     expect_dashboard(page)
@@ -113,8 +159,12 @@ def test_invite_an_accountant_who_signs_up_from_the_link(
     guest.get_by_label("Tu nombre").fill("Carlos Contador")
     guest.get_by_label("Contraseña").fill("otra-clave-bien-larga")
     guest.get_by_role("button", name="Crear cuenta").click()
+    expect(guest.get_by_role("heading", name="Revisá tu email")).to_be_visible()
+    # The invitation takes effect once the address is confirmed: log in, open the emailed link.
+    log_in(guest, "contador@example.com", "otra-clave-bien-larga")
+    guest.goto(verification_link(live_app, "contador@example.com"))
     expect_dashboard(guest)
-    expect(guest.get_by_text(f"Te sumaste a {TRADE_NAME}.")).to_be_visible()
+    expect(guest.get_by_text("Confirmaste tu email.")).to_be_visible()
     expect(guest.locator(".user-name")).to_have_text("Carlos Contador")
 
     # And the owner's members list now shows the accountant as active.

@@ -19,8 +19,10 @@ def generate_request(page: Page, alias: str | None = None) -> None:
     page.get_by_role("button", name="Generar", exact=True).click()
 
 
-def test_new_business_gets_a_certificate_and_reaches_arca(page: Page, tmp_path: Path) -> None:
-    sign_up(page)
+def test_new_business_gets_a_certificate_and_reaches_arca(
+    page: Page, live_app: Flask, tmp_path: Path
+) -> None:
+    sign_up(page, app=live_app)
     expect_dashboard(page)
     page.locator("#setup-step-certificate").get_by_role("link", name="Empezar").click()
     expect(page).to_have_url(re.compile(r"/certificates/$"))
@@ -66,7 +68,7 @@ def test_new_business_gets_a_certificate_and_reaches_arca(page: Page, tmp_path: 
 def test_renewal_by_uploading_arca_s_file(
     page: Page, live_app: Flask, tmp_path: Path, browser_problems: Problems
 ) -> None:
-    sign_up(page, cuit="30-71234569-8")
+    sign_up(page, cuit="30-71234569-8", app=live_app)
     page.goto("/certificates/")
     generate_request(page, "renovacion-2026")
     pending = page.locator(".pending-certificate")

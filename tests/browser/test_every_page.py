@@ -87,6 +87,9 @@ EXCLUDED = {
     "auth.login": "opened signed out by test_signed_out_pages_load_clean",
     "auth.signup": "opened signed out by test_signed_out_pages_load_clean",
     "organizations.invitation": "opened by test_signed_out_pages_load_clean (needs a token)",
+    "auth.reset_link": "a mailed link (needs a signed token): tests/browser/test_password_reset.py",
+    "auth.reset_password_page": "needs a reset token in the session: test_password_reset.py",
+    "auth.verify_email": "a mailed link (signed token): security/test_email_verification.py",
     "invoices.bulk": "opened by test_htmx_interactions_stay_clean (needs a job's key)",
     "invoices.bulk_status": "polled by invoices.bulk in test_htmx_interactions_stay_clean",
 }

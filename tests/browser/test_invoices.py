@@ -37,7 +37,7 @@ def fill_line(
 def test_factura_b_with_two_rates_gets_its_cae(page: Page, live_app: Flask) -> None:
     # A CUIT of its own: WSAA refuses a second ticket for the same subject within its window,
     # and the live sandbox outlives each test.
-    sign_up(page, cuit="30-71234573-6")
+    sign_up(page, cuit="30-71234573-6", app=live_app)
     expect_dashboard(page)
     get_certified(page)
 

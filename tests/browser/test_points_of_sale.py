@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, Problems
@@ -19,8 +20,10 @@ def activate_sandbox_certificate(page: Page) -> None:
     expect(page.locator("#active-certificate .badge-success", has_text="Activo")).to_be_visible()
 
 
-def test_sync_refresh_edit_and_add_by_hand(page: Page, browser_problems: Problems) -> None:
-    sign_up(page, cuit="30-71234572-8")
+def test_sync_refresh_edit_and_add_by_hand(
+    page: Page, live_app: Flask, browser_problems: Problems
+) -> None:
+    sign_up(page, cuit="30-71234572-8", app=live_app)
     activate_sandbox_certificate(page)
     page.get_by_role("navigation", name="Principal").get_by_role(
         "link", name="Puntos de venta"

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app import create_app
 from blueprints.customers.models import Customer
 from core.db import db
-from tests.web import csrf_token, post_files, post_form, text_of
+from tests.web import csrf_token, login, post_files, post_form, text_of
 
 pytestmark = pytest.mark.embedded
 
@@ -50,6 +50,7 @@ def test_import_then_search_on_sqlite(embedded_app: Flask) -> None:
         },
     )
     assert signed_up.status_code == 303
+    login(client, "ana@example.com", "una-clave-larga")  # sign-up logs nobody in
     lines = ["numero_documento;razon_social;condicion_iva"]
     lines += [f"{20_000_000 + n};Cliente Ñandú {n:03d};Consumidor Final" for n in range(1, 131)]
     lines += ["123;Documento Corto;5"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from blueprints.auth.models import User
 from blueprints.organizations.models import Membership, Organization
 from core.db import db
-from tests.web import post_form, text_of
+from tests.web import login, post_form, text_of
 
 pytestmark = pytest.mark.embedded
 
@@ -31,6 +31,7 @@ def test_migrations_and_signup_on_sqlite(embedded_app, tmp_path: Path) -> None: 
         },
     )
     assert response.status_code == 303
+    login(client, "ana@example.com", "una-clave-larga")  # sign-up logs nobody in
     assert "Ana García" in text_of(client.get("/"))
     with embedded_app.app_context():
         assert db.engine.dialect.name == "sqlite"

@@ -14,6 +14,7 @@ def test_healthy_when_database_and_cache_answer(app: Flask) -> None:
         "status": "ok",
         "database": {"ok": True, "dialect": "postgresql"},
         "cache": {"ok": True, "backend": "redis"},
+        "keys": {"ok": True},
     }
     assert response.headers["Cache-Control"] == "no-store"
 

@@ -21,6 +21,7 @@ from core.db import db
 from core.mail import DEFAULT_FROM, MailMessage, MailStatus
 from core.tasks import Task
 from tests.factories import PASSWORD, add_member, make_user
+from tests.integration.security.account_mail import confirm_email_of
 from tests.integration.test_mail import Inbox, free_port, mail_url, smtp_server
 from tests.integration.test_organizations import INVITE_LINK, invite, owner_with_organization
 from tests.tasks import run_until_settled
@@ -140,6 +141,7 @@ def test_the_invitee_gets_one_email_whose_link_accepts_the_invitation(
         guest, signup, {"name": "Carla", "email": "contadora@example.com", "password": PASSWORD}
     )
     assert answer.status_code == 303
+    confirm_email_of(app, guest, "contadora@example.com", PASSWORD)  # joins once confirmed
     with app.app_context():
         membership = db.session.scalar(
             select(Membership)

@@ -32,11 +32,19 @@ from werkzeug.test import TestResponse
 from wtforms.fields import FieldList, FormField
 from wtforms.fields.core import UnboundField
 
+from blueprints.account.forms import PasswordChangeForm
 from blueprints.account.views import LanguageForm
 from blueprints.api.forms import ApiKeyForm
 from blueprints.api.models import SCOPES
 from blueprints.api.services import KeyRequest, create_api_key
-from blueprints.auth.forms import InvitedSignUpForm, LoginForm, SignUpForm
+from blueprints.auth.forms import (
+    ForgotPasswordForm,
+    InvitedSignUpForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignUpForm,
+)
+from blueprints.auth.two_factor_views import CodeForm, DisableForm
 from blueprints.certificates.forms import GenerateForm, UploadForm
 from blueprints.certificates.models import Certificate
 from blueprints.certificates.services import generate_request
@@ -111,6 +119,19 @@ ENDPOINTS: dict[str, Probe] = {
     "arca.refresh": Probe(),
     "auth.login": Probe(BOTH, fields=field_names(LoginForm), query=("next",), anonymous=True),
     "auth.logout": Probe(relogin=True),
+    "auth.forgot_password": Probe(BOTH, fields=field_names(ForgotPasswordForm), anonymous=True),
+    "auth.forgot_password_sent": Probe(GET, anonymous=True),
+    "auth.reset_link": Probe(GET, anonymous=True),
+    "auth.reset_password_page": Probe(BOTH, fields=field_names(ResetPasswordForm), anonymous=True),
+    "auth.verify_email": Probe(GET),
+    "auth.resend_verification_email": Probe(),
+    "auth.check_email": Probe(GET, anonymous=True),
+    "two_factor.verify": Probe(BOTH, fields=field_names(CodeForm), anonymous=True),
+    "two_factor.settings": Probe(GET),
+    "two_factor.start": Probe(),
+    "two_factor.confirm": Probe(fields=field_names(CodeForm)),
+    "two_factor.recovery_codes": Probe(fields=field_names(CodeForm)),
+    "two_factor.disable": Probe(fields=field_names(DisableForm)),
     "auth.signup": Probe(
         BOTH,
         fields=tuple({*field_names(SignUpForm), *field_names(InvitedSignUpForm)}),
@@ -175,6 +196,12 @@ ENDPOINTS: dict[str, Probe] = {
     "organizations.update_role": Probe(fields=field_names(RoleForm)),
     "organizations.remove": Probe(),
     "organizations.resend": Probe(),
+    "account.index": Probe(GET),
+    "account.password": Probe(BOTH, fields=field_names(PasswordChangeForm)),
+    "account.sessions": Probe(GET),
+    "account.session_end": Probe(fields=("session_id",)),
+    "account.sessions_end_others": Probe(),
+    "account.sessions_end_all": Probe(relogin=True),
     "organizations.invitation": Probe(BOTH),
     "points_of_sale.index": Probe(GET),
     "points_of_sale.sync": Probe(),
@@ -370,12 +397,21 @@ def logged_in(app: Flask, email: str) -> FlaskClient:
 # --- the snapshot ---------------------------------------------------------------------------------
 
 
+def row_text(table: str) -> str:
+    """A row as text for the checksum; a login's `last_seen_at` moves on any request (a refused
+    one too, once a minute) and is not something a request "changed"."""
+    if table == "user_sessions":
+        return "(t.id, t.user_id, t.token_hash, t.remember, t.revoked_at)::text"
+    return "t::text"
+
+
 def snapshot(app: Flask) -> dict[str, tuple[int, str]]:
     """Each table's row count and a checksum of its rows, in one statement."""
     # Table names from the models' metadata, not from input.
     parts = [
         f"SELECT '{table.name}', count(*), "  # noqa: S608
-        f"coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') "
+        f"coalesce(md5(string_agg(md5({row_text(table.name)}), '' "
+        f"ORDER BY md5({row_text(table.name)}))), '') "
         f'FROM "{table.name}" AS t'
         for table in db.metadata.sorted_tables
     ]

@@ -7,15 +7,24 @@ import io
 import re
 
 from flask import Flask
+from PIL import Image
 from sqlalchemy import func, select
 
 from blueprints.auth.models import User
 from blueprints.organizations.models import Membership, MembershipStatus, Organization, Role
 from core.db import db
 from tests.factories import PASSWORD, add_member, make_organization, make_user
+from tests.integration.security.account_mail import confirm_email_of
 from tests.web import csrf_token, htmx_headers, login, post_form, text_of
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (0, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 INVITE_LINK = re.compile(r'value="(http://localhost/organizations/invitations/[^"]+)"')
 
 
@@ -109,6 +118,8 @@ def test_invited_person_signs_up_and_joins_without_creating_an_organization(app:
         guest, signup, {"name": "Carla", "email": "contadora@example.com", "password": PASSWORD}
     )
     assert response.status_code == 303
+    # The membership waits for the address to be confirmed (security/test_email_verification).
+    confirm_email_of(app, guest, "contadora@example.com", PASSWORD)
     assert "Almacén Demo SRL" in text_of(guest.get("/"))
     with app.app_context():
         carla = db.session.scalar(select(User).where(User.email == "contadora@example.com"))
@@ -277,7 +288,8 @@ def test_settings_update_details_and_logo_together(app: Flask) -> None:
     logo = client.get("/organizations/logo")
     assert logo.status_code == 200
     assert logo.content_type == "image/png"
-    assert logo.data == PNG
+    with Image.open(io.BytesIO(logo.data)) as stored:
+        assert stored.format == "PNG" and stored.size == (40, 20)  # re-encoded at upload
 
 
 def test_accountants_cannot_edit_the_organization(app: Flask) -> None:
