@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    has_request_context,
     jsonify,
     make_response,
     redirect,
@@ -231,3 +233,11 @@ def is_local_path(target: str) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def url_context() -> AbstractContextManager[object]:
+    """Where url_for can work: the current request, or, in a worker (no request), a placeholder
+    one on `PUBLIC_URL` — relative links come out the same, absolute ones on the public host."""
+    if has_request_context():
+        return nullcontext()
+    return current_app.test_request_context("/", base_url=str(current_app.config["PUBLIC_URL"]))

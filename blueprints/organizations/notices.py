@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import url_for
 from flask_babel import force_locale
 from markupsafe import Markup
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from blueprints.organizations.models import (
 )
 from core.db import DbSession
 from core.mail import InlineImage, build_message, queue_mail
+from core.web import url_context
 
 LOGO_CID = "logo@talonario"
 
@@ -112,7 +113,5 @@ def logo_images(organization: Organization) -> tuple[InlineImage, ...]:
 def public_url(endpoint: str, **values: Any) -> str:
     """An absolute link to a page: the request's own host in a request; `PUBLIC_URL` in a
     worker (no request to take it from)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context("/", base_url=str(current_app.config["PUBLIC_URL"])):
+    with url_context():
         return url_for(endpoint, _external=True, **values)

@@ -9,16 +9,15 @@ and stores the result on the event."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.db import DbSession
 from core.events import Event, enriches
+from core.web import url_context
 
 if TYPE_CHECKING:
     from blueprints.customers.models import Customer
@@ -84,7 +83,7 @@ def complete_invoices(session: DbSession, events: list[Event]) -> None:
             )
         )
     }
-    with _url_context():
+    with url_context():
         for event in events:
             snapshot = event.payload
             invoice = invoices.get(int(snapshot["id"]))
@@ -105,11 +104,3 @@ def complete_invoices(session: DbSession, events: list[Event]) -> None:
                 facts["errors"] = messages_of(snapshot["errors"] or [])
             full = model.model_copy(update=facts).model_dump(mode="json")
             event.payload = {"object": "invoice", **full}
-
-
-def _url_context() -> AbstractContextManager[object]:
-    """API links are built with url_for, which needs a request outside one (a worker): a
-    placeholder request gives the same relative URLs."""
-    if has_request_context():
-        return nullcontext()
-    return current_app.test_request_context("/")
