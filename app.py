@@ -10,16 +10,24 @@ from flask_openapi3 import OpenAPI
 from flask_session import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import blueprints.auth.recovery_views  # password reset and email verification pages on auth_bp
-import blueprints.certificates.alerts  # the certificate expiry chore and its emails
-import blueprints.invoices.mail_views  # noqa: F401  (POST /invoices/<id>/email on invoices_bp)
+# Modules that add routes to a blueprint or register chores and listeners when imported.
+import blueprints.auth.recovery_views  # password reset, email verification pages
+import blueprints.certificates.alerts  # the certificate expiry chore, its emails
+import blueprints.customers.privacy_views  # a customer's data export and erasure
+import blueprints.exports.organization_views  # the whole organization's export
+import blueprints.invoices.mail_views  # POST /invoices/<id>/email on invoices_bp
+import blueprints.organizations.closing_views  # closing, and the read-only rule
+import blueprints.retention.services  # noqa: F401  (the daily retention chore)
 import core.canary  # noqa: F401  (the encryption keys' canary table)
 from blueprints.account.views import bp as account_bp
 from blueprints.api import init_api, openapi_options
 from blueprints.arca.cli import arca_cli, sandbox_cli
 from blueprints.arca.views import bp as arca_bp
+from blueprints.audit.cli import audit_cli
+from blueprints.audit.views import bp as audit_bp
 from blueprints.auth.two_factor_views import bp as two_factor_bp
 from blueprints.auth.views import bp as auth_bp
+from blueprints.backups.cli import backup_cli
 from blueprints.certificates.views import bp as certificates_bp
 from blueprints.customers.views import bp as customers_bp
 from blueprints.dashboard.views import bp as dashboard_bp
@@ -31,6 +39,7 @@ from blueprints.invoices.views import bp as invoices_bp
 from blueprints.keys.cli import keys_cli
 from blueprints.organizations.views import bp as organizations_bp
 from blueprints.points_of_sale.views import bp as points_of_sale_bp
+from blueprints.retention.cli import archive_cli, retention_cli
 from blueprints.webhooks.views import bp as webhooks_bp
 from core.arca import init_arca
 from core.cache import init_cache, redis_client
@@ -39,6 +48,7 @@ from core.crypto import init_crypto
 from core.db import db, migrate
 from core.i18n import init_i18n
 from core.inputs import init_inputs
+from core.rowsecurity import init_row_security
 from core.security import init_security
 from core.tasks import tasks_cli, worker_command
 from core.web import init_web
@@ -55,6 +65,7 @@ BLUEPRINTS = (
     invoices_bp,
     exports_bp,
     webhooks_bp,
+    audit_bp,
     arca_bp,
     health_bp,
 )
@@ -79,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_inputs(app)
     init_web(app)
+    init_row_security(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     init_api(app)
@@ -89,6 +101,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(worker_command)
     app.cli.add_command(tasks_cli)
     app.cli.add_command(invoices_cli)
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(retention_cli)
+    app.cli.add_command(archive_cli)
+    app.cli.add_command(backup_cli)
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # The webhook delivery log (attempts, finished deliveries, spent events) is kept this many
     # days; the workers' hourly chore and `flask webhooks prune` delete the rest.
     "WEBHOOK_LOG_DAYS": 30,
+    # Retention (blueprints/retention/policy.py): where removed audit entries and vouchers are
+    # archived (default instance/archive); operational records at most 90 days; audit online 365.
+    "ARCHIVE_PATH": None,
+    "RETENTION_OPERATIONAL_DAYS": 90,
+    "RETENTION_AUDIT_DAYS": 365,
     # Durable requests (core/tasks.py): a request that must wait (ARCA down, a voucher of its
     # sequence unconfirmed) is retried after 5 s, 10 s, 20 s… up to 10 minutes apart, and given
     # up after 50 attempts or a day; each `flask worker` wakes vanished ones every 2 s.

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from arca.tickets import exclusive_file_lock
 from core.db import DbSession, TimestampMixin, db, utcnow
 from core.jobs import job_queue
+from core.rowsecurity import tenant_scope
 
 log = logging.getLogger(__name__)
 LOCK_SLICE = 0x7A2D  # pg_advisory_lock(slice, task id): apart from the sequences' slice
@@ -267,7 +268,9 @@ def _run_locked(session: DbSession, task_id: int) -> None:
     session.commit()
     kind = KINDS[task.kind]
     try:
-        outcome = kind.run(session, task)
+        # A task works for one organization: the database shows it only that one's rows.
+        with tenant_scope(task.organization_id, session):
+            outcome = kind.run(session, task)
     except Exception as error:  # a bug or an outage: retried, given up in the end
         log.exception("task %s (%s) failed", task_id, task.kind)
         session.rollback()

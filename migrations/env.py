@@ -51,7 +51,8 @@ def run_migrations_offline():
 
 def run_migrations_online():
     engine = current_app.extensions["migrate"].db.engine
-    with engine.connect() as connection:
+    # Migrations run as the tables' owner, never in a row-security scope (core/rowsecurity.py).
+    with engine.connect().execution_options(talonario_owner=True) as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **configure_args())
         with context.begin_transaction():
             context.run_migrations()

@@ -251,6 +251,12 @@ else
     db_how="throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') in $PG_TMP"
 fi
 
+# `flask backup` runs pg_dump/pg_restore: the throwaway server's own, or the client package's.
+if [ -n "${PG_BIN:-}" ]; then
+    export PATH="$PG_BIN:$PATH"
+fi
+command -v pg_dump >/dev/null || apt_install postgresql-client
+
 if [ -n "${TALONARIO_TEST_REDIS_URL:-}" ]; then
     redis_how="from environment"
 elif redis_answers 127.0.0.1 6379; then

@@ -162,7 +162,9 @@ def wipe(app: Flask, redis_url: str) -> None:
     with app.app_context():
         db.session.remove()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as connection:
+        # As the tables' owner: restarting their sequences is the owner's to do.
+        owner = db.engine.connect().execution_options(talonario_owner=True)
+        with owner as connection, connection.begin():
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=app.config["CACHE_KEY_PREFIX"] + "*", count=500))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from blueprints.audit.accounts import record_account_event
 from blueprints.auth.models import User
 from blueprints.auth.recovery import check_new_password
 from blueprints.auth.sessions import end_all
@@ -23,4 +24,5 @@ def change_password(session: DbSession, user: User, current: str, new: str) -> N
         raise ValidationFailed(_("La contraseña actual no es correcta."), field="current_password")
     check_new_password(session, user, new)  # not the email, a business's name, guessable
     user.password_hash = hash_password(new)
+    record_account_event(session, user, "auth.password_changed")
     end_all(session, user)

@@ -26,6 +26,7 @@ from blueprints.api.usage import count_request
 from core.cache import get_cache
 from core.db import db, utcnow
 from core.errors import ValidationFailed
+from core.rowsecurity import enter_tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER = re.compile(r"Bearer\s+(tal_[A-Za-z0-9_-]{43})", re.IGNORECASE)
@@ -87,6 +88,7 @@ def authenticate(scopes: tuple[str, ...]) -> KeyIdentity:
     g.api_key = identity
     g.organization_id = identity.organization_id
     g.api_scopes = identity.scopes
+    enter_tenant(identity.organization_id, None, db.session)
     with limits.per_key:
         pass
     missing = [scope for scope in scopes if scope not in identity.scopes]

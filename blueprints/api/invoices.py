@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_openapi3 import Tag
 from flask_openapi3.types import ResponseDict
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from arca.codes import VoucherKind
 from blueprints.api import api
@@ -42,7 +41,7 @@ from blueprints.invoices.jobs import (
     wait_until_settled,
 )
 from blueprints.invoices.listing import InvoiceFilter, list_page
-from blueprints.invoices.models import EDITABLE, Invoice, InvoiceStatus
+from blueprints.invoices.models import EDITABLE, Invoice, InvoiceStatus, with_children
 from blueprints.invoices.package import pdf_file_name
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
 from blueprints.invoices.printing import invoice_pdf
@@ -481,12 +480,7 @@ def with_details(invoices: list[Invoice]) -> None:
         db.session.scalars(
             select(Invoice)
             .where(Invoice.id.in_([invoice.id for invoice in invoices]))
-            .options(
-                selectinload(Invoice.lines),
-                selectinload(Invoice.vat_rows),
-                selectinload(Invoice.tax_rows),
-                selectinload(Invoice.associated_invoice),
-            )
+            .options(*with_children())
         ).all()
 
 

@@ -17,7 +17,7 @@ from flask_openapi3.types import ResponseDict
 from pydantic import BaseModel
 
 from blueprints.api import api
-from blueprints.api.auth import api_auth
+from blueprints.api.auth import api_actor, api_auth
 from blueprints.api.idempotency import idempotent
 from blueprints.api.problems import problem, problem_responses, title_for
 from blueprints.api.responses import respond
@@ -87,7 +87,7 @@ def create_webhook(body: WebhookCreate) -> Response:
     """
     try:
         row = services.create_endpoint(
-            db.session, g.organization_id, body.url, body.events, body.description
+            db.session, g.organization_id, body.url, body.events, body.description, api_actor()
         )
     except UnsafeUrl as error:
         return unsafe(error)
@@ -125,6 +125,7 @@ def update_webhook(path: WebhookPath, body: WebhookChanges) -> Response:
             sent.get("events", row.events),
             sent.get("description", row.description),
             sent.get("enabled", row.enabled),
+            api_actor(),
         )
     except UnsafeUrl as error:
         return unsafe(error)
@@ -139,7 +140,7 @@ def delete_webhook(path: WebhookPath) -> Response:
     With its delivery log; deliveries not yet made are dropped.
     """
     row = services.get_endpoint(db.session, g.organization_id, path.webhook_id)
-    services.delete_endpoint(db.session, row)
+    services.delete_endpoint(db.session, row, api_actor())
     return Response(status=204)
 
 
@@ -171,7 +172,7 @@ def rotate_webhook_secret(path: WebhookPath) -> Response:
     `webhook-signature`), so receivers can switch without losing a delivery.
     """
     row = services.get_endpoint(db.session, g.organization_id, path.webhook_id)
-    secret = services.rotate_secret(db.session, row)
+    secret = services.rotate_secret(db.session, row, api_actor())
     overlap = overlap_end(row, utcnow())
     return private(respond(WebhookSecret(secret=secret, previous_secret_expires_at=overlap)))
 

@@ -34,6 +34,8 @@ from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
+from blueprints.audit.accounts import record_account_event
+from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.auth.passwords import password_problem
 from blueprints.organizations.models import Membership, MembershipStatus, Organization
@@ -44,6 +46,7 @@ from core.db import DbSession, utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.i18n import DEFAULT_LOCALE, LANGUAGES
 from core.mail import build_message, queue_mail
+from core.rowsecurity import across_organizations
 from core.security import hash_password
 from core.tasks import wake
 
@@ -158,6 +161,7 @@ def reset_password(
     check_new_password(session, user, password)
     user.password_hash = hash_password(password)
     mark_verified(session, user)
+    record_account_event(session, user, "auth.password_reset")
     end_sessions(user)
     session.commit()
     return user
@@ -213,12 +217,17 @@ def mark_verified(session: DbSession, user: User) -> None:
     activate_held_memberships(session, user)
 
 
+@across_organizations  # the invitations belong to other organizations
 def activate_held_memberships(session: DbSession, user: User) -> None:
-    session.execute(
+    joined = session.execute(
         update(Membership)
         .where(Membership.user_id == user.id, Membership.status == MembershipStatus.PENDING)
         .values(status=MembershipStatus.ACTIVE, accepted_at=utcnow(), invite_token_hash=None)
+        .returning(Membership.id, Membership.organization_id)
     )
+    for membership_id, organization_id in joined.all():
+        subject = ("membership", membership_id)
+        record_event(session, organization_id, "membership.accepted", user, subject)
 
 
 def hold_invitation(membership: Membership, user: User) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from blueprints.audit.accounts import record_account_event
 from blueprints.auth.models import User
 from blueprints.auth.passwords import password_problem
 from blueprints.auth.recovery import (
@@ -182,6 +183,9 @@ def authenticate(
     user = session.scalar(select(User).where(User.email == email))
     if not verify_password(user.password_hash if user else None, password) or user is None:
         lock_spent(cache, throttle, spent)
+        if user is not None:
+            record_account_event(session, user, "auth.login_failed")
+            session.commit()
         raise InvalidCredentials(_("El email o la contraseña no son correctos."))
     for part in ("attempts", "strikes"):
         cache.delete(account.key(part))
@@ -256,6 +260,8 @@ def record_login(session: DbSession, user: User, password: str) -> None:
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    if user.totp_enabled_at is None:  # with two-factor, the login is its second step's
+        record_account_event(session, user, "auth.login")
     session.commit()
 
 

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
+from blueprints.audit.accounts import record_account_event
 from blueprints.auth.models import User, UserSession
 from core.db import DbSession, db, utcnow
 from core.errors import NotFound
@@ -118,6 +119,7 @@ def end_session(session: DbSession, user: User, session_id: int, now: dt.datetim
         raise NotFound(_("Esa sesión no existe o ya se cerró."))
     if row.revoked_at is None:
         row.revoked_at = now
+        record_account_event(session, user, "auth.sessions_revoked", {"session_id": row.id})
     session.commit()
 
 
@@ -126,12 +128,15 @@ def end_current(session: DbSession, user: User, now: dt.datetime) -> None:
     row = current_session(session, user)
     if row is not None and row.revoked_at is None:
         row.revoked_at = now
+        record_account_event(session, user, "auth.logout")
         session.commit()
 
 
 def end_others(session: DbSession, user: User, keep: UserSession | None, now: dt.datetime) -> None:
     """Revoke every live login of `user` but `keep` (all of them when None), and commit."""
     revoke_all(session, user, keep, now)
+    details = {"all_sessions": keep is None}
+    record_account_event(session, user, "auth.sessions_revoked", details)
     session.commit()
 
 

@@ -26,6 +26,7 @@ import segno
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
+from blueprints.audit.accounts import record_account_event
 from blueprints.auth.models import User
 from core.cache import Cache
 from core.crypto import KeyRing
@@ -93,6 +94,7 @@ def confirm_enrolment(
         raise invalid_code()
     user.totp_enabled_at = now
     codes = _new_recovery_codes(user)
+    record_account_event(session, user, "auth.two_factor_enabled")
     session.commit()
     return codes
 
@@ -121,6 +123,7 @@ def disable_two_factor(
     user.totp_enabled_at = None
     user.totp_last_step = None
     user.recovery_codes = None
+    record_account_event(session, user, "auth.two_factor_disabled")
     session.commit()
 
 
@@ -328,6 +331,7 @@ def complete_login(
         if cache.incr(pending.failures_key(), PENDING_LOGIN_SECONDS) >= MAX_CODE_FAILURES:
             raise login_step_expired() from None
         raise
+    record_account_event(session, user, "auth.login", {"second_factor": kind})
     session.commit()
     return user, kind
 

@@ -249,6 +249,10 @@ def load_credential(session: DbSession, certificate: Certificate, keyring: KeyRi
         certificate.private_key,
         key_aad(certificate.organization_id, certificate.public_key_sha256),
     )
+    if not key_pem:  # destroyed when the organization was closed (organizations/closing.py)
+        raise Conflict(
+            _("La clave privada de este certificado se destruyó al cerrar la organización.")
+        )
     return Credential(
         cuit=organization.cuit,
         certificate_pem=certificate.certificate_pem.encode(),

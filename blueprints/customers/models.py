@@ -55,6 +55,8 @@ class Customer(TimestampMixin, db.Model):  # type: ignore[name-defined]
     notes: Mapped[str | None] = mapped_column(Text)
     payment_terms_days: Mapped[int | None]
     archived_at: Mapped[dt.datetime | None]
+    # A data-subject erasure: the fields that are on no fiscal document were wiped then.
+    erased_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     sort_name: Mapped[str] = mapped_column(String(200))
     search_text: Mapped[str] = mapped_column(Text)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, update
 
+from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.exports.models import Export, ExportStatus
 from core.db import DbSession, utcnow
@@ -190,6 +191,18 @@ def export_content(session: DbSession, export: Export) -> bytes:
     if export.status != ExportStatus.DONE or export.content is None:
         raise NotFound(_("El archivo todavía no está listo."))
     return export.content
+
+
+def download_export(session: DbSession, export: Export, actor: User) -> bytes:
+    """The built file, its download recorded in the audit log. Commits. NotFound while it
+    is not done."""
+    content = export_content(session, export)
+    details = {"kind": export.kind, "file": export.filename}
+    record_event(
+        session, export.organization_id, "export.downloaded", actor, ("export", export.id), details
+    )
+    session.commit()
+    return content
 
 
 def stalled(export: Export, now: dt.datetime) -> bool:

@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response
+from flask_login import current_user
 
 from blueprints.exports.models import Export
 from blueprints.exports.services import (
     EXPORT_KINDS,
-    export_content,
+    download_export,
     get_export,
     stalled,
 )
@@ -39,7 +40,8 @@ def status(export_id: int) -> Response:
 @organization_required
 def download(export_id: int) -> Response:
     export = get_export(db.session, current_organization_id(), export_id)
-    response = Response(export_content(db.session, export), mimetype=export.mimetype)
+    content = download_export(db.session, export, current_user)
+    response = Response(content, mimetype=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -48,6 +48,7 @@ from arca.wsfe import (
     VoucherDetail,
     WsfeClient,
 )
+from blueprints.audit.services import build_event, record_events
 from blueprints.certificates.connection import ArcaSession, arca_client, describe_arca_error
 from blueprints.invoices.locks import Sequence, sequence_lock
 from blueprints.invoices.models import (
@@ -182,8 +183,31 @@ def record_response(
         invoice.observations = messages(observations)
         attempt.detail = "; ".join(str(m) for m in [*response.errors, *observations])
     task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
+    audit_outcomes(session, [invoice.id])
     session.commit()
     wake_events([task_id])
+
+
+def audit_outcomes(session: DbSession, invoice_ids: list[int]) -> None:
+    """`invoice.authorized` (number, CAE, kind, total) or `invoice.rejected` (ARCA's codes)
+    for each settled invoice, in the transaction that settles it (one SELECT for a batch)."""
+    session.flush()
+    columns = (Invoice.id, Invoice.organization_id, Invoice.status, Invoice.kind)
+    extra = (Invoice.point_of_sale_number, Invoice.number, Invoice.cae, Invoice.total)
+    query = select(*columns, *extra, Invoice.errors, Invoice.observations)
+    events = []
+    for row in session.execute(query.where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)):
+        details: dict[str, object] = {"kind": row.kind, "point_of_sale": row.point_of_sale_number}
+        if row.status == InvoiceStatus.AUTHORIZED:
+            details.update(number=row.number, cae=row.cae, total=str(row.total))
+            action = "invoice.authorized"
+        else:
+            found = [*(row.errors or []), *(row.observations or [])]
+            details["codes"] = [item.get("code") for item in found if isinstance(item, dict)]
+            action = "invoice.rejected"
+        subject = ("invoice", row.id)
+        events.append(build_event(row.organization_id, action, None, subject, details))
+    record_events(session, events)
 
 
 def _invoice_event(invoice: Invoice) -> tuple[str, dict[str, object]]:
@@ -348,6 +372,7 @@ def _adopt_stored(
     _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
     _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, "CAE found by FECompConsultar")
     task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
+    audit_outcomes(session, [invoice.id])
     session.commit()
     wake_events([task_id])
 
@@ -685,6 +710,7 @@ def record_batch(
     )
     _update_rows(session, attempts, {"finished_at": now}, attempt_rows)
     task_ids = _emit_batch(session, invoice_ids[0], approved, rejected, number_of)
+    audit_outcomes(session, [int(str(row["row_id"])) for row in [*approved, *rejected]])
     session.commit()
     wake_events(task_ids)
 

@@ -16,13 +16,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from arca.cuit import normalize_cuit
 from arca.errors import ArcaError
 from blueprints.certificates.connection import arca_client
 from blueprints.invoices.authorization import build_request, reconcile_pending, same_voucher
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.verify import SequenceReport, verify_all, verify_job
-from blueprints.organizations.models import Organization
+from blueprints.organizations.lookup import organization_option
 from core.arca import get_arca
 from core.db import DbSession, db
 from core.jobs import enqueue
@@ -31,12 +30,11 @@ invoices_cli = click.Group("invoices", help="Invoices and ARCA: settle unknown o
 
 
 @invoices_cli.command("reconcile")
-@click.option("--organization", "cuit", help="Only this organization (CUIT).")
+@organization_option
 @click.option("--every", type=int, default=0, help="Repeat every N seconds (a periodic process).")
 @with_appcontext
-def reconcile_command(cuit: str | None, every: int) -> None:
+def reconcile_command(organization_id: int | None, every: int) -> None:
     """Settle invoices left `authorizing` or `unknown` by asking ARCA (FECompConsultar)."""
-    organization_id = _organization_id(db.session, cuit)
     while True:
         settled = reconcile_pending(db.session, organization_id, get_arca())
         click.echo(f"{settled} invoices settled")
@@ -52,16 +50,15 @@ class Mismatch:
 
 
 @invoices_cli.command("verify")
-@click.option("--organization", "cuit", help="Only this organization (CUIT).")
+@organization_option
 @click.option("--full", is_flag=True, help="Walk every number from 1, ignoring the checkpoints.")
 @click.option("--every", type=int, default=0, help="Repeat every N seconds (the scheduled check).")
 @click.option("--enqueue", "queue", is_flag=True, help="Queue the check for an RQ worker.")
 @with_appcontext
-def verify_command(cuit: str | None, full: bool, every: int, queue: bool) -> None:
+def verify_command(organization_id: int | None, full: bool, every: int, queue: bool) -> None:
     """Walk ARCA's numbers of every sequence and match the app: lost CAEs, duplicates, gaps,
     mismatches (exit 1 on any). Late CAEs are adopted onto their draft, sequences blocked by
     them freed; what needs a person is recorded as `invoice.needs_attention`."""
-    organization_id = _organization_id(db.session, cuit)
     if queue:
         job = enqueue(verify_job, organization_id, description="verify invoices against ARCA")
         click.echo(f"verification queued (job {job})" if job else "verification done inline")
@@ -161,14 +158,3 @@ def _verify_organization(
                     Mismatch(invoice, "receiver, date or amounts differ from ARCA's record")
                 )
     return found
-
-
-def _organization_id(session: DbSession, cuit: str | None) -> int | None:
-    if not cuit:
-        return None
-    organization_id = session.scalar(
-        select(Organization.id).where(Organization.cuit == normalize_cuit(cuit))
-    )
-    if organization_id is None:
-        raise click.BadParameter(f"no organization has CUIT {cuit}", param_hint="--organization")
-    return organization_id

@@ -18,7 +18,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from core.db import TimestampMixin, db, utcnow
 
@@ -322,3 +322,14 @@ class InvoiceCustomerDailyTotal(_DailyTotalColumns, db.Model):  # type: ignore[n
     )
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+
+
+def with_children() -> tuple[Any, ...]:
+    """Loader options for whole vouchers: their lines, VAT and tax rows and the voucher a note
+    amends, in one statement each for all the vouchers a query returns."""
+    return (
+        selectinload(Invoice.lines),
+        selectinload(Invoice.vat_rows),
+        selectinload(Invoice.tax_rows),
+        selectinload(Invoice.associated_invoice),
+    )

@@ -48,6 +48,9 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     email_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Owners and admins must turn on two-factor authentication to work in this organization.
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Closed by its owner (blueprints/organizations/closing.py): read-only from then on, its
+    # fiscal records kept until their retention ends, then purged.
+    closed_at: Mapped[dt.datetime | None]
 
     @property
     def display_name(self) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arca.codes import IssuerCondition
 from arca.cuit import is_valid_cuit, normalize_cuit
+from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.organizations.logo import prepare_logo
 from blueprints.organizations.mailing import (
@@ -31,6 +32,7 @@ from blueprints.organizations.models import (
 from core.db import DbSession, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.mail import queue_mail
+from core.rowsecurity import across_organizations
 from core.tasks import wake
 
 LOGO_MAX_BYTES = 1024 * 1024
@@ -120,6 +122,7 @@ def add_owner(session: DbSession, organization: Organization, user: User) -> Mem
     return membership
 
 
+@across_organizations
 def create_organization(session: DbSession, user: User, details: OrganizationDetails) -> Membership:
     """A further organization for an existing user, who becomes its owner. Commits."""
     organization = build_organization(details)
@@ -135,8 +138,11 @@ def update_organization(
     organization: Organization,
     details: OrganizationDetails,
     logo: bytes | None = None,
+    actor: User | None = None,
 ) -> None:
-    """New details and, if given, a new logo: both saved or, on any error, neither."""
+    """New details and, if given, a new logo: both saved or, on any error, neither. What
+    changed is recorded in the audit log (a new logo as "changed", not its bytes)."""
+    before = settings_snapshot(organization)
     try:
         apply_details(organization, details)
         ensure_cuit_free(session, organization.cuit, except_id=organization.id)
@@ -145,7 +151,54 @@ def update_organization(
     except Exception:
         session.rollback()
         raise
+    record_settings_changes(session, organization, before, actor, logo_changed=bool(logo))
     commit_or_conflict(session, field="cuit")
+
+
+SETTINGS_FIELDS = (
+    "cuit",
+    "legal_name",
+    "trade_name",
+    "iva_condition",
+    "iibb",
+    "activity_start",
+    "address",
+    "a_with_legend",
+    "email_invoices",
+)
+
+
+def settings_snapshot(organization: Organization) -> dict[str, object]:
+    fields = (*SETTINGS_FIELDS, "require_two_factor")
+    return {name: getattr(organization, name) for name in fields}
+
+
+def record_settings_changes(
+    session: DbSession,
+    organization: Organization,
+    before: dict[str, object],
+    actor: User | None,
+    logo_changed: bool,
+) -> None:
+    """`organization.settings_changed` with each changed field's [old, new]; the two-factor
+    requirement, a security policy, gets an entry of its own."""
+    after = settings_snapshot(organization)
+    changes: dict[str, object] = {
+        name: [before[name], after[name]] for name in SETTINGS_FIELDS if before[name] != after[name]
+    }
+    if logo_changed:
+        changes["logo"] = "changed"
+    subject = ("organization", organization.id)
+    if changes:
+        details = {"changes": changes}
+        record_event(
+            session, organization.id, "organization.settings_changed", actor, subject, details
+        )
+    if before["require_two_factor"] != after["require_two_factor"]:
+        policy = {"require_two_factor": [before["require_two_factor"], after["require_two_factor"]]}
+        record_event(
+            session, organization.id, "organization.two_factor_policy", actor, subject, policy
+        )
 
 
 def apply_logo(organization: Organization, data: bytes) -> None:
@@ -271,6 +324,11 @@ def send_invitation(session: DbSession, membership: Membership, inviter: User, t
     email = membership.email
     try:
         session.flush()
+        details = {"email": email, "role": membership.role}
+        subject = ("membership", membership.id)
+        record_event(
+            session, membership.organization_id, "membership.invited", inviter, subject, details
+        )
         organization = session.get_one(Organization, membership.organization_id)
         locale = recipient_locale(session, membership.email)
         url = invitation_url(token)
@@ -304,6 +362,7 @@ def ensure_not_member(session: DbSession, organization_id: int, email: str) -> N
     raise Conflict(message, field="email")
 
 
+@across_organizations
 def find_invitation(session: DbSession, token: str) -> Membership:
     """The pending, unexpired invitation for that token, or NotFound."""
     membership = session.scalar(
@@ -317,6 +376,7 @@ def find_invitation(session: DbSession, token: str) -> Membership:
     return membership
 
 
+@across_organizations
 def accept_invitation(session: DbSession, token: str, user: User) -> Membership:
     """Activates the invitation for `user`, whose email must be the invited one. Commits."""
     membership = find_invitation(session, token)
@@ -324,6 +384,9 @@ def accept_invitation(session: DbSession, token: str, user: User) -> Membership:
     if user.email_verified_at is None:  # joins once the address is confirmed (auth/recovery.py)
         membership.status = MembershipStatus.PENDING
         membership.accepted_at = None
+    else:
+        subject = ("membership", membership.id)
+        record_event(session, membership.organization_id, "membership.accepted", user, subject)
     commit_or_conflict(session, field="email")
     return membership
 
@@ -351,19 +414,38 @@ def list_members(session: DbSession, organization_id: int) -> list[Membership]:
 
 
 def change_role(
-    session: DbSession, membership: Membership, new_role: Role, acting_role: Role
+    session: DbSession,
+    membership: Membership,
+    new_role: Role,
+    acting_role: Role,
+    actor: User | None = None,
 ) -> None:
     ensure_may_manage(membership, acting_role, new_role)
     if membership.role == Role.OWNER and new_role != Role.OWNER:
         ensure_other_owner(session, membership)
+    details = {"email": membership.email, "role": [membership.role, new_role]}
+    if membership.role != new_role:
+        subject = ("membership", membership.id)
+        record_event(
+            session, membership.organization_id, "membership.role_changed", actor, subject, details
+        )
     membership.role = new_role
     session.commit()
 
 
-def remove_member(session: DbSession, membership: Membership, acting_role: Role) -> None:
+def remove_member(
+    session: DbSession, membership: Membership, acting_role: Role, actor: User | None = None
+) -> None:
+    """Remove a member, or revoke a pending invitation. Commits."""
     ensure_may_manage(membership, acting_role, membership.role)
     if membership.role == Role.OWNER:
         ensure_other_owner(session, membership)
+    pending = membership.status == MembershipStatus.PENDING
+    action = "membership.invitation_revoked" if pending else "membership.removed"
+    details = {"email": membership.email, "role": membership.role}
+    record_event(
+        session, membership.organization_id, action, actor, ("membership", membership.id), details
+    )
     session.delete(membership)
     session.commit()
 

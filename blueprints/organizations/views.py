@@ -50,6 +50,7 @@ from blueprints.organizations.services import (
 )
 from core.db import db
 from core.errors import DomainError, NotFound
+from core.rowsecurity import enter_tenant
 from core.tenancy import current_organization_id, get_scoped, organization_required, role_required
 from core.web import attach_error, form_status, render, see_other
 
@@ -65,6 +66,8 @@ def load_current_membership() -> None:
     g.membership = membership
     g.organization_id = membership.organization_id if membership else None
     g.role = membership.role if membership else None
+    if membership is not None:
+        enter_tenant(membership.organization_id, current_user.id, db.session)
 
 
 @bp.app_context_processor
@@ -113,7 +116,7 @@ def settings() -> Response:
     if form.validate_on_submit():
         logo = form.logo.data.read() if form.logo.data else None
         try:
-            update_organization(db.session, organization, details_from(form), logo)
+            update_organization(db.session, organization, details_from(form), logo, current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -194,7 +197,7 @@ def update_role(membership_id: int) -> Response:
     form = RoleForm()
     if not form.validate_on_submit():
         return render_members(InviteForm(formdata=None), status=422)
-    change_role(db.session, membership, Role(form.role.data), Role(g.role))
+    change_role(db.session, membership, Role(form.role.data), Role(g.role), current_user)
     return render_members(InviteForm(formdata=None))
 
 
@@ -203,7 +206,7 @@ def update_role(membership_id: int) -> Response:
 def remove(membership_id: int) -> Response:
     membership = get_scoped(Membership, membership_id)
     removed_self = membership.user_id == current_user.id
-    remove_member(db.session, membership, Role(g.role))
+    remove_member(db.session, membership, Role(g.role), current_user)
     if removed_self:
         return see_other(url_for("dashboard.index"))
     return render_members(InviteForm(formdata=None))

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import select
 
+from blueprints.audit.services import record_event
 from blueprints.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -207,7 +208,12 @@ def _give_up(session: DbSession, task: Task, why: str) -> None:
 def disable_and_tell(session: DbSession, endpoint: WebhookEndpoint, now: dt.datetime) -> list[int]:
     """`disable_if_failing`, and when it did, the owners' and admins' emails (in the caller's
     transaction); returns their tasks, to wake after the commit."""
-    return notify_disabled(session, endpoint) if disable_if_failing(endpoint, now) else []
+    if not disable_if_failing(endpoint, now):
+        return []
+    details = {"url": endpoint.url, "reason": "failing"}
+    subject = ("webhook_endpoint", endpoint.id)
+    record_event(session, endpoint.organization_id, "webhook.disabled", None, subject, details)
+    return notify_disabled(session, endpoint)
 
 
 def disable_if_failing(endpoint: WebhookEndpoint, now: dt.datetime) -> bool:

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from core.db import DbSession
 from core.events import Event, enriches
@@ -67,7 +66,7 @@ def complete_invoices(session: DbSession, events: list[Event]) -> None:
     deleted since keeps its snapshot, marked complete: there is nothing more to say)."""
     from blueprints.api.invoices import links  # the API imports the invoices' services
     from blueprints.api.schemas.invoices import InvoiceStatus, invoice_of, messages_of
-    from blueprints.invoices.models import Invoice
+    from blueprints.invoices.models import Invoice, with_children
 
     ids = {int(event.payload["id"]) for event in events}
     invoices = {
@@ -75,12 +74,7 @@ def complete_invoices(session: DbSession, events: list[Event]) -> None:
         for invoice in session.scalars(
             select(Invoice)
             .where(Invoice.id.in_(ids), Invoice.organization_id == events[0].organization_id)
-            .options(
-                selectinload(Invoice.lines),
-                selectinload(Invoice.vat_rows),
-                selectinload(Invoice.tax_rows),
-                selectinload(Invoice.associated_invoice),
-            )
+            .options(*with_children())
         )
     }
     with url_context():

@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from blueprints.api.models import ApiKey
+from blueprints.audit.services import record_event
+from blueprints.auth.models import User
 from blueprints.webhooks.delivery import add_delivery, secrets_of
 from blueprints.webhooks.models import WebhookDelivery, WebhookEndpoint
 from blueprints.webhooks.secrets import endpoint_aad
@@ -21,6 +24,7 @@ from core.events import EVENT_TYPES, Event
 from core.tasks import wake
 
 TEST_EVENT = "webhook.test"
+Actor = User | ApiKey | None
 ROTATION_OVERLAP = dt.timedelta(hours=24)
 
 
@@ -73,6 +77,7 @@ def create_endpoint(
     url: str,
     events: Sequence[str],
     description: str = "",
+    actor: Actor = None,
 ) -> WebhookEndpoint:
     """A new endpoint with a fresh secret (encrypted at rest). Raises UnsafeUrl or
     ValidationFailed."""
@@ -87,6 +92,7 @@ def create_endpoint(
     session.add(endpoint)
     session.flush()  # the id binds the ciphertext to its row
     endpoint.secret_encrypted = get_keyring().encrypt(new_secret().encode(), endpoint_aad(endpoint))
+    audit(session, endpoint, "webhook.created", actor)
     session.commit()
     return endpoint
 
@@ -98,20 +104,42 @@ def update_endpoint(
     events: Sequence[str],
     description: str,
     enabled: bool,
+    actor: Actor = None,
 ) -> WebhookEndpoint:
+    before = {"url": endpoint.url, "events": list(endpoint.events), "enabled": endpoint.enabled}
     endpoint.url = check_url(url)
     endpoint.events = _events(events)
     endpoint.description = description.strip()
     if enabled and not endpoint.enabled:
         endpoint.failing_since, endpoint.disabled_reason = None, None
     endpoint.enabled = enabled
+    changes = {
+        name: [old, getattr(endpoint, name)]
+        for name, old in before.items()
+        if old != getattr(endpoint, name)
+    }
+    audit(session, endpoint, "webhook.updated", actor, {"changes": changes})
     session.commit()
     return endpoint
 
 
-def delete_endpoint(session: DbSession, endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(session: DbSession, endpoint: WebhookEndpoint, actor: Actor = None) -> None:
+    audit(session, endpoint, "webhook.deleted", actor)
     session.delete(endpoint)
     session.commit()
+
+
+def audit(
+    session: DbSession,
+    endpoint: WebhookEndpoint,
+    action: str,
+    actor: Actor,
+    details: dict[str, object] | None = None,
+) -> None:
+    """An audit entry about the endpoint: its URL, never its secret."""
+    subject = ("webhook_endpoint", endpoint.id)
+    details = {"url": endpoint.url, **(details or {})}
+    record_event(session, endpoint.organization_id, action, actor, subject, details)
 
 
 def reveal_secret(endpoint: WebhookEndpoint) -> str:
@@ -119,13 +147,14 @@ def reveal_secret(endpoint: WebhookEndpoint) -> str:
     return secrets_of(endpoint, utcnow())[0]
 
 
-def rotate_secret(session: DbSession, endpoint: WebhookEndpoint) -> str:
+def rotate_secret(session: DbSession, endpoint: WebhookEndpoint, actor: Actor = None) -> str:
     """A new secret; the old one keeps signing beside it for ROTATION_OVERLAP. Returns the new."""
     secret = new_secret()
     keyring = get_keyring()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
     endpoint.secret_encrypted = keyring.encrypt(secret.encode(), endpoint_aad(endpoint))
+    audit(session, endpoint, "webhook.secret_rotated", actor)
     session.commit()
     return secret
 

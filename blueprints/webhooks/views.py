@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, flash, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from blueprints.organizations.models import MANAGER_ROLES
 from blueprints.webhooks import delivery as _delivery  # noqa: F401 (registers the task kinds)
@@ -43,6 +44,7 @@ def create() -> Response:
                 form.url.data or "",
                 form.events.data or [],
                 form.description.data or "",
+                current_user,
             )
         except DomainError as error:
             db.session.rollback()
@@ -75,6 +77,7 @@ def update(endpoint_id: int) -> Response:
                 form.events.data or [],
                 form.description.data or "",
                 bool(form.enabled.data),
+                current_user,
             )
         except DomainError as error:
             db.session.rollback()
@@ -89,7 +92,7 @@ def update(endpoint_id: int) -> Response:
 @role_required(*MANAGER_ROLES)
 def delete(endpoint_id: int) -> Response:
     endpoint = services.get_endpoint(db.session, current_organization_id(), endpoint_id)
-    services.delete_endpoint(db.session, endpoint)
+    services.delete_endpoint(db.session, endpoint, current_user)
     flash(_("Borraste el webhook."), "success")
     return see_other(url_for("webhooks.index"))
 
@@ -113,7 +116,7 @@ def secret(endpoint_id: int) -> Response:
 @role_required(*MANAGER_ROLES)
 def rotate(endpoint_id: int) -> Response:
     endpoint = services.get_endpoint(db.session, current_organization_id(), endpoint_id)
-    new = services.rotate_secret(db.session, endpoint)
+    new = services.rotate_secret(db.session, endpoint, current_user)
     response = render(
         "webhooks/show.html",
         "webhooks/_secret.html",

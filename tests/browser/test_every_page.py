@@ -7,7 +7,6 @@ either visited here or excluded with its reason, so a new page cannot be forgott
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import struct
 import zlib
@@ -19,27 +18,18 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from arca.codes import IssuerCondition
 from blueprints.customers.imports import UploadedCsv, preview_import
-from blueprints.demo.services import (
-    DEMO_CUSTOMERS,
-    DemoInvoices,
-    DemoOrganization,
-    ensure_organization,
-)
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.organizations.models import Role
 from blueprints.organizations.services import (
-    OrganizationDetails,
     apply_logo,
     invite_member,
 )
-from core.arca import get_arca
-from core.crypto import get_keyring
 from core.db import db
 from core.tasks import run_worker
 from tests.browser.conftest import Problems
-from tests.factories import PASSWORD, make_user, next_cuit
+from tests.demo_world import small_demo
+from tests.factories import PASSWORD, make_user
 from tests.webhooks_world import endpoint_and_delivery
 
 EMAIL = "owner@example.com"
@@ -62,6 +52,7 @@ ID_ARGUMENTS = {
 
 # Endpoints that answer a file (a download): fetched, not opened as a page.
 DOWNLOADS = {
+    "audit.export",
     "certificates.csr",
     "exports.download",
     "invoices.pdf",
@@ -129,23 +120,9 @@ def seed_organization(live_app: Flask) -> Seeded:
     """An owner with an organization like the demo's, small: a sandbox certificate, a point of
     sale, customers, authorized invoices, a credit note, a rejected one, drafts, a CSV import
     waiting for confirmation and a pending invitation."""
-    demo = DemoOrganization(
-        OrganizationDetails(
-            cuit=next_cuit(),
-            legal_name="Almacén de Todo SRL",
-            trade_name="Almacén de Todo",
-            iva_condition=IssuerCondition.RESPONSABLE_INSCRIPTO,
-            iibb="901-712345-6",
-            activity_start=dt.date(2019, 3, 1),
-            address="Av. Corrientes 1234, CABA",
-        ),
-        points_of_sale=(1,),
-        customers=DEMO_CUSTOMERS[:6],
-        invoices=DemoInvoices(authorized=4, seed=11, extras=True),
-    )
     with live_app.test_request_context():
         user = make_user(EMAIL, name="Dueña de Prueba")
-        report = ensure_organization(db.session, get_arca(), get_keyring(), user, demo)
+        report = small_demo(user, seed=11)
         organization_id = report.organization.id
         record = preview_import(
             db.session, organization_id, user, UploadedCsv("clientes.csv", CSV.encode())

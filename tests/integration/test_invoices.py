@@ -42,6 +42,7 @@ from core.crypto import get_keyring
 from core.db import db
 from core.errors import Conflict
 from core.tasks import run_worker
+from tests.database import owner_connection
 from tests.exports import exported
 from tests.factories import add_member, make_organization, make_user
 from tests.pdf_tools import decode_qr, pdf_text, words
@@ -344,7 +345,7 @@ def test_verify_reports_a_record_that_differs_from_arca(app: Flask) -> None:
         invoice = authorize(draft(organization_id, [COFFEE]).id)
         # Bypass the triggers the only way a real mismatch could appear: a restored backup
         # from elsewhere. (Disable them for this statement's transaction only.)
-        with db.engine.begin() as connection:
+        with owner_connection() as connection:
             connection.execute(sa.text("ALTER TABLE invoices DISABLE TRIGGER invoices_immutable"))
             connection.execute(
                 sa.text("UPDATE invoices SET cae = '00000000000000' WHERE id = :id"),

@@ -53,6 +53,7 @@ from blueprints.customers.imports import UploadedCsv, preview_import
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
 from blueprints.invoices.forms import InvoiceForm
+from blueprints.organizations.closing_views import CloseOrganizationForm
 from blueprints.organizations.forms import InviteForm, OrganizationForm, RoleForm
 from blueprints.organizations.models import Membership, Role
 from blueprints.points_of_sale.forms import AddForm, EditForm
@@ -109,11 +110,14 @@ class Probe:
 GET, BOTH = ("GET",), ("GET", "POST")
 CUSTOMER = field_names(CustomerForm)
 EDITOR = (*field_names(InvoiceForm), "action", "then", "draft_id")
+AUDIT_FILTERS = ("actor", "accion", "desde", "hasta", "q", "despues")
 INVOICE_FILTERS = ("status", "desde", "hasta", "cliente", "tipo", "pv", "minimo", "maximo", "q")
 ORGANIZATION = field_names(OrganizationForm)
 
 ENDPOINTS: dict[str, Probe] = {
     "dashboard.index": Probe(GET),
+    "audit.index": Probe(GET, query=AUDIT_FILTERS),
+    "audit.export": Probe(GET, query=AUDIT_FILTERS),
     "account.language": Probe(fields=(*field_names(LanguageForm), "next")),
     "arca.parameters": Probe(GET),
     "arca.refresh": Probe(),
@@ -160,6 +164,8 @@ ENDPOINTS: dict[str, Probe] = {
     "customers.archive": Probe(),
     "customers.unarchive": Probe(),
     "customers.delete": Probe(),
+    "customers.privacy_export": Probe(),
+    "customers.privacy_erase": Probe(fields=("confirm",)),
     "customers.import_file": Probe(BOTH, files=("file",)),
     "customers.import_preview": Probe(GET),
     "customers.confirm": Probe(fields=field_names(ConfirmImportForm)),
@@ -187,8 +193,11 @@ ENDPOINTS: dict[str, Probe] = {
     "exports.detail": Probe(GET),
     "exports.status": Probe(GET),
     "exports.download": Probe(GET),
+    "exports.organization": Probe(GET),
+    "exports.start_organization": Probe(),
     "organizations.new": Probe(BOTH, fields=ORGANIZATION, files=("logo",)),
     "organizations.switch": Probe(),
+    "organizations.close": Probe(BOTH, fields=field_names(CloseOrganizationForm)),
     "organizations.settings": Probe(BOTH, fields=ORGANIZATION, files=("logo",)),
     "organizations.logo": Probe(GET),
     "organizations.members": Probe(GET),

@@ -157,6 +157,9 @@ class Customer(BaseModel):
     payment_terms_days: int | None
     archived: bool
     archived_at: dt.datetime | None
+    erased_at: dt.datetime | None = Field(
+        None, description="When the customer's data was erased on request (Ley 25.326)."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -185,6 +188,7 @@ def customer_of(row: CustomerRow, labels: Labels) -> Customer:
         payment_terms_days=row.payment_terms_days,
         archived=row.archived,
         archived_at=row.archived_at,
+        erased_at=row.erased_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

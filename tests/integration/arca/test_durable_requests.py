@@ -107,6 +107,7 @@ class Workers:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(timeout=10)  # reaped, or Python warns of a zombie
         for file in self.files:
             file.close()
 
