@@ -174,13 +174,14 @@ def _on_begin(connection: Any) -> None:
 def init_row_security(app: Flask) -> None:
     from core.db import db
 
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "postgresql":
-        return
-    event.listen(engine, "begin", _on_begin)
+    # Every request starts and ends outside any organization, whatever the database: the scope
+    # is a context variable a thread carries from one request (or app) to the next.
     app.before_request(_reset_scope)
     app.teardown_request(_teardown_scope)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "begin", _on_begin)
 
 
 def _reset_scope() -> None:
