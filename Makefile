@@ -57,8 +57,8 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/zbarimg ]; then \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 		set -x; \
-		$$sudo apt-get update; \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core \
+		$$sudo apt-get -o DPkg::Lock::Timeout=600 update; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium fonts-dejavu-core \
 			poppler-utils zbar-tools; \
 	fi
 
@@ -83,4 +83,4 @@ bench: $(VENV)/.installed-test translations
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 	find translations -name '*.mo' -delete
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info tests/browser/artifacts
+	rm -rf $(VENV) .venv-interop .pytest_cache .ruff_cache build *.egg-info tests/browser/artifacts

@@ -13,13 +13,16 @@ SANDBOX = "sandbox"
 # URL changes between environments.
 WSAA_PATH = "/ws/services/LoginCms"
 WSFE_PATH = "/wsfev1/service.asmx"
+# The padrón services (constancia de inscripción, padrón A13) share ARCA's `sr-padron` web app.
+PADRON_A5_PATH = "/sr-padron/webservices/personaServiceA5"
+PADRON_A13_PATH = "/sr-padron/webservices/personaServiceA13"
 
 DEFAULT_SANDBOX_URL = "http://arca-sandbox.invalid"
 
 
 @dataclass(frozen=True)
 class Environment:
-    """Where WSAA and WSFEv1 answer for one environment.
+    """Where WSAA, WSFEv1 and the padrón services answer for one environment.
 
     `name` is one of `homologacion`, `produccion` or `sandbox`; it also keys stored access tickets,
     because a ticket (like the certificate behind it) is only good in the environment that
@@ -29,6 +32,16 @@ class Environment:
     name: str
     wsaa_url: str
     wsfe_url: str
+    # Empty: under the WSAA URL's host (a sandbox or a proxy serves every path on one host).
+    padron_a5_url: str = ""
+    padron_a13_url: str = ""
+
+    def __post_init__(self) -> None:
+        base = _base_of(self.wsaa_url).rstrip("/")
+        if not self.padron_a5_url:
+            object.__setattr__(self, "padron_a5_url", base + PADRON_A5_PATH)
+        if not self.padron_a13_url:
+            object.__setattr__(self, "padron_a13_url", base + PADRON_A13_PATH)
 
     @property
     def is_sandbox(self) -> bool:
@@ -42,12 +55,21 @@ class Environment:
         adapter for `https://wsaa.afip.gov.ar` would also serve `https://wsaa.afip.gov.ar.evil/`.
         """
         bases = []
-        for url in (self.wsaa_url, self.wsfe_url):
-            parts = urlsplit(url)
-            base = f"{parts.scheme}://{parts.netloc}/"
+        for url in self.urls:
+            base = _base_of(url)
             if base not in bases:
                 bases.append(base)
         return tuple(bases)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every service URL of the environment."""
+        return (self.wsaa_url, self.wsfe_url, self.padron_a5_url, self.padron_a13_url)
+
+
+def _base_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
 
 
 ENVIRONMENTS: dict[str, Environment] = {
@@ -55,11 +77,15 @@ ENVIRONMENTS: dict[str, Environment] = {
         name=HOMOLOGACION,
         wsaa_url="https://wsaahomo.afip.gov.ar/ws/services/LoginCms",
         wsfe_url="https://wswhomo.afip.gov.ar/wsfev1/service.asmx",
+        padron_a5_url="https://awshomo.afip.gov.ar" + PADRON_A5_PATH,
+        padron_a13_url="https://awshomo.afip.gov.ar" + PADRON_A13_PATH,
     ),
     PRODUCCION: Environment(
         name=PRODUCCION,
         wsaa_url="https://wsaa.afip.gov.ar/ws/services/LoginCms",
         wsfe_url="https://servicios1.afip.gov.ar/wsfev1/service.asmx",
+        padron_a5_url="https://aws.afip.gov.ar" + PADRON_A5_PATH,
+        padron_a13_url="https://aws.afip.gov.ar" + PADRON_A13_PATH,
     ),
 }
 

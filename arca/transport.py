@@ -47,7 +47,7 @@ class ConnectionDropped(Exception):  # named after the event, like ConnectionRes
 ARCA_HOSTS = frozenset(
     urlsplit(url).hostname or ""
     for environment in ENVIRONMENTS.values()
-    for url in (environment.wsaa_url, environment.wsfe_url)
+    for url in environment.urls
 )
 
 # OpenSSL 3 refuses the Diffie-Hellman parameters some ARCA servers (production WSFEv1 above all)

@@ -14,16 +14,18 @@ Outcomes, by kind (see `arca.errors`):
   a rejection, request-level errors included (even 600), is a normal outcome to be stored.
   It raises `ServiceUnavailable` or `SoapFault` only when the request certainly did not take
   effect, and `OutcomeUnknown` whenever it may have. It is never retried here.
+* `caea_inform` (FECAEARegInformativo, contingency: see `arca.caea`) follows `authorize`'s
+  contract; the other CAEA calls are read-only in that sense (ARCA answers them idempotently).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import requests
 from lxml import etree
@@ -47,6 +49,9 @@ from arca.transport import (
     request_may_have_arrived,
 )
 from arca.wsdl import WSFE_BINDING, WSFE_NAMESPACE, WSFE_WSDL
+
+if TYPE_CHECKING:
+    from arca.caea import Caea, NoMovementReport
 
 logger = logging.getLogger(__name__)
 
@@ -768,6 +773,97 @@ class WsfeClient:
         if result_get is None:
             return None
         return parse_stored_voucher(result_get)
+
+    # -- CAEA (contingency; builders and parsers in arca.caea) --
+    # arca.caea imports this module, so it is imported inside each method.
+
+    def caea_request(self, period: int, order: int) -> Caea:
+        """FECAEASolicitar: the CAEA for fortnight (`period` yyyymm, `order` 1 or 2).
+
+        Safe to repeat: ARCA keeps one CAEA per CUIT and fortnight, and `caea_consult` reads it
+        back, so a lost answer loses nothing. Raises `ArcaRejected` with ARCA's code and text
+        (e.g. 15006 outside the request window, 15004 a malformed period),
+        `ServiceUnavailable` for a transport failure or an answer without a CAEA.
+        """
+        from arca.caea import parse_caea
+
+        answer = self._call("FECAEASolicitar", Auth=self._auth_value(), Periodo=period, Orden=order)
+        self._raise_errors(answer.result)
+        caea = parse_caea(answer.result.find(NS + "ResultGet"))
+        if caea is None:
+            raise ServiceUnavailable("FECAEASolicitar answered without a CAEA")
+        return caea
+
+    def caea_consult(self, period: int, order: int) -> Caea | None:
+        """FECAEAConsultar: the CAEA already granted for that fortnight, or None (602)."""
+        from arca.caea import parse_caea
+
+        answer = self._call("FECAEAConsultar", Auth=self._auth_value(), Periodo=period, Orden=order)
+        errors = parse_messages(answer.result, "Errors", "Err")
+        if errors and all(error.code == NO_DATA for error in errors):
+            return None
+        self._raise_errors(answer.result)
+        return parse_caea(answer.result.find(NS + "ResultGet"))
+
+    def caea_inform(
+        self, request: CaeRequest, caea: str, generated_at: Sequence[dt.datetime]
+    ) -> CaeResponse:
+        """FECAEARegInformativo: inform vouchers already issued with `caea`, once.
+
+        `generated_at` holds each detail's `CbteFchHsGen`. The contract is `authorize`'s: a
+        `CaeResponse` whenever ARCA answered (its details' `cae` is the CAEA ARCA echoed, None
+        when rejected; `cae_due` is None), `ServiceUnavailable`/`SoapFault` when it certainly
+        was not processed and `OutcomeUnknown` when it may have been (check with `consult`:
+        an informed voucher has `emission_type` "CAEA"). Raises `ValueError` (nothing sent)
+        for a request that does not fit (see `arca.caea.build_caea_inform_request`).
+        """
+        from arca.caea import build_caea_inform_request, parse_caea_inform_result
+
+        if not request.details:
+            raise ValueError("a CAEA report needs at least one voucher")
+        values = build_caea_inform_request(request, caea, generated_at)
+        envelope = self._render(
+            "FECAEARegInformativo", {"Auth": self._auth_value(), "FeCAEARegInfReq": values}
+        )
+        body = etree_to_string(envelope)
+        raw_request = redact_auth(envelope)
+        answer = self._post("FECAEARegInformativo", body, mutating=True, raw_request=raw_request)
+        try:
+            return parse_caea_inform_result(answer.result, raw_request, answer.raw_response_xml)
+        except (ValueError, InvalidOperation) as exc:
+            message = f"unreadable FECAEARegInformativo answer: {exc}"
+            raise OutcomeUnknown(message, raw_request) from exc
+
+    def caea_no_movement_inform(self, caea: str, point_of_sale: int) -> NoMovementReport:
+        """FECAEASinMovimientoInformar: `point_of_sale` issued nothing with `caea`.
+
+        Returns the accepted report; raises `ArcaRejected` for ARCA's errors (e.g. 1200, not
+        a CAEA of this CUIT), `ServiceUnavailable` for a transport failure. Safe to repeat.
+        """
+        from arca.caea import parse_no_movement
+
+        answer = self._call(
+            "FECAEASinMovimientoInformar", Auth=self._auth_value(), PtoVta=point_of_sale, CAEA=caea
+        )
+        self._raise_errors(answer.result)
+        return parse_no_movement(answer.result)
+
+    def caea_no_movement_consult(
+        self, caea: str, point_of_sale: int | None
+    ) -> list[NoMovementReport]:
+        """FECAEASinMovimientoConsultar: the no-movement reports of `caea` (on `point_of_sale`,
+        or on every point of sale when None, sent as PtoVta 0). None found gives []."""
+        from arca.caea import parse_no_movement
+
+        answer = self._call(
+            "FECAEASinMovimientoConsultar",
+            Auth=self._auth_value(),
+            CAEA=caea,
+            PtoVta=point_of_sale or 0,
+        )
+        self._raise_errors(answer.result, no_data_ok=True)
+        rows = answer.result.findall(f"{NS}ResultGet/{NS}FECAEASinMov")
+        return [parse_no_movement(row) for row in rows]
 
     # -- parameter tables --
 

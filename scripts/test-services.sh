@@ -51,11 +51,11 @@ apt_install() {
     command -v apt-get >/dev/null 2>&1 || die "apt-get not available; install $* by hand"
     if [ "$APT_UPDATED" -eq 0 ]; then
         log "apt-get update"
-        as_root apt-get update -qq >&2
+        as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
         APT_UPDATED=1
     fi
     log "apt-get install $*"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >&2
 }
 
 # Is something listening on HOST PORT?

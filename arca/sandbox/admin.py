@@ -11,6 +11,9 @@ GET    /_sandbox/stats           login counts, voucher and request totals
 POST   /_sandbox/certificates    {"csr": pem} -> {"certificate": pem};
                                  {"cuit": n, "alias"?: s} -> {"key": pem, "certificate": pem}
 GET    /_sandbox/ca.pem          the CA certificate
+GET    /_sandbox/events          the Events/Evt every WSFE answer carries
+POST   /_sandbox/events          add one: {"code": n, "msg": s}
+DELETE /_sandbox/events          remove all
 """
 
 from __future__ import annotations
@@ -154,6 +157,25 @@ def _ca_pem(sandbox: Sandbox, request: Request) -> Response:
     return Response(sandbox.ca.certificate_pem, 200, content_type="application/x-pem-file")
 
 
+def _events(sandbox: Sandbox, request: Request) -> Response:
+    return _json([{"code": code, "msg": msg} for code, msg in sandbox.events])
+
+
+def _add_event(sandbox: Sandbox, request: Request) -> Response:
+    data = _body(request)
+    try:
+        code, msg = int(data["code"]), str(data["msg"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise Problem(400, "Bad Request", "expected code (integer) and msg") from error
+    sandbox.announce(code, msg)
+    return _json({"code": code, "msg": msg}, 201)
+
+
+def _clear_events(sandbox: Sandbox, request: Request) -> Response:
+    sandbox.events = []
+    return _json([])
+
+
 _ROUTES = {
     ("reset", "POST"): _reset,
     ("clock", "GET"): _clock,
@@ -165,4 +187,7 @@ _ROUTES = {
     ("stats", "GET"): _stats,
     ("certificates", "POST"): _certificates,
     ("ca.pem", "GET"): _ca_pem,
+    ("events", "GET"): _events,
+    ("events", "POST"): _add_event,
+    ("events", "DELETE"): _clear_events,
 }

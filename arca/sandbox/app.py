@@ -19,14 +19,16 @@ from lxml import etree
 from werkzeug.wrappers import Request, Response
 
 from arca.pki import cuit_of
-from arca.sandbox import wsfe, wsfe_params
+from arca.sandbox import caea, wsfe, wsfe_params
 from arca.sandbox.ca import SandboxCA
 from arca.sandbox.clock import SandboxClock
 from arca.sandbox.cms import verify_signed_data
-from arca.sandbox.faults import FaultBook
+from arca.sandbox.faults import OUTAGE_RESPONSE, FaultBook
 from arca.sandbox.ledger import Ledger, LoggedRequest
 from arca.sandbox.soap import (
+    EmptyBody,
     MalformedXml,
+    Node,
     NotSoap,
     SoapRequest,
     SoapVersion,
@@ -56,6 +58,16 @@ if TYPE_CHECKING:
 WSAA_PATH = "/ws/services/LoginCms"
 WSFE_PATH = "/wsfev1/service.asmx"
 WSAA_NS = "http://wsaa.view.sua.dvadac.desein.afip.gov"
+# Axis accepts loginCms in the schema's namespace and in the WSDL's targetNamespace (what
+# clients built from the WSDL's operation namespace send; pyafipws
+# tests/cassettes/test_wsaa/test_login_cms.yaml: `<ser:loginCms xmlns:ser="https://wsaahomo…">`).
+WSAA_NAMESPACES = frozenset(
+    {
+        WSAA_NS,
+        "https://wsaahomo.afip.gov.ar/ws/services/LoginCms",
+        "https://wsaa.afip.gov.ar/ws/services/LoginCms",
+    }
+)
 Handler = Callable[[State, etree._Element], wsfe.OpResult]
 OPERATIONS: dict[str, Handler] = {
     "FEDummy": wsfe.fe_dummy,
@@ -73,10 +85,22 @@ OPERATIONS: dict[str, Handler] = {
     "FEParamGetCotizacion": wsfe_params.fe_param_get_cotizacion,
     "FEParamGetPtosVenta": wsfe_params.fe_param_get_ptos_venta,
     "FEParamGetCondicionIvaReceptor": wsfe_params.fe_param_get_condicion_iva_receptor,
+    "FEParamGetTiposPaises": wsfe_params.fe_param_get_tipos_paises,
+    "FEParamGetActividades": wsfe_params.fe_param_get_actividades,
+    "FECAEASolicitar": caea.fe_caea_solicitar,
+    "FECAEAConsultar": caea.fe_caea_consultar,
+    "FECAEARegInformativo": caea.fe_caea_reg_informativo,
+    "FECAEASinMovimientoInformar": caea.fe_caea_sin_movimiento_informar,
+    "FECAEASinMovimientoConsultar": caea.fe_caea_sin_movimiento_consultar,
 }
-NOT_IMPLEMENTED = frozenset(
-    {"FECAEASolicitar", "FECAEAConsultar", "FECAEARegInformativo", "FEParamGetTiposPaises"}
-    | {"FECAEASinMovimientoInformar", "FECAEASinMovimientoConsultar", "FEParamGetActividades"}
+NOT_IMPLEMENTED: frozenset[str] = frozenset()  # every WSDL operation is simulated
+# Result types whose WSDL sequence puts Events before Errors (FECAEResponse, FECAEAResponse);
+# the others end with Errors, Events; FEDummy and FECAEASinMovimientoInformar have no Events.
+_EVENTS_BEFORE_ERRORS = frozenset({"FECAESolicitar", "FECAEARegInformativo"})
+_NO_EVENTS = frozenset({"FEDummy", "FECAEASinMovimientoInformar"})
+# ASP.NET's SoapException for a SOAP 1.1 request without the SOAPAction header.
+NO_ACTION = (
+    "Unable to handle request without a valid action parameter. Please supply a valid soap action."
 )
 _LOCATION = re.compile(r'(location=")https?://[^"/]+(/[^"]*")')
 
@@ -92,6 +116,7 @@ class Sandbox:
         self.faults = FaultBook()
         self.state = State(self.config, self.clock, self.ca, self.ledger, self.faults)
         self._login_lock = threading.Lock()
+        self.events: list[tuple[int, str]] = []
 
     def _ca_key(self) -> bytes:
         if self.config.ca_key_pem is not None:
@@ -109,11 +134,14 @@ class Sandbox:
     def dispatch(self, request: Request) -> Response:
         """The response for `request`; raises ConnectionDropped for the drop faults."""
         from arca.sandbox.admin import handle_admin  # admin imports this module
+        from arca.sandbox.padron import PADRON_PREFIX, handle_padron  # padron imports this module
 
         if request.path.rstrip("/") == WSAA_PATH:
             return self._wsaa(request)
         if request.path.rstrip("/").lower() == WSFE_PATH:
             return self._wsfe(request)
+        if request.path.startswith(PADRON_PREFIX):
+            return handle_padron(self, request)
         if request.path.startswith("/_sandbox/"):
             return handle_admin(self, request)
         return Response("Not Found", 404, content_type="text/plain; charset=utf-8")
@@ -124,10 +152,16 @@ class Sandbox:
         """Ledger, tickets, faults and request log back to empty; the CA key and clock stay."""
         self.ledger.reset()
         self.faults.clear()
+        self.events = []
 
     @property
     def request_log(self) -> list[LoggedRequest]:
         return self.ledger.requests()
+
+    def announce(self, code: int, message: str) -> None:
+        """Add an `Events/Evt` that every WSFE answer carries from now on, as ARCA announces
+        changes (NOTES §5.1: e.g. the RG 5616 dates). `reset()` clears them."""
+        self.events.append((code, message))
 
     def login_count(self, cuit: str | None = None) -> int:
         """loginCms calls that reached the sandbox (refused and dropped ones included)."""
@@ -186,7 +220,7 @@ class Sandbox:
         soap, problem = _wsaa_envelope(request)
         if soap is None:
             return _axis(problem or axis_fault("Client", "Peticion invalida"))
-        in0 = text_in(soap.body, WSAA_NS, "in0")
+        in0 = _in0(soap.body)
         cuit = _peek_wsaa_cuit(in0)
         if self._before("wsaa", "loginCms", cuit):
             return _axis(
@@ -202,7 +236,10 @@ class Sandbox:
             self._after("wsaa", "loginCms", cuit, error.code)
             return _axis(axis_fault(error.code, error.text))
         self._after("wsaa", "loginCms", cuit, "ok")
-        body = render(("loginCmsResponse", [("loginCmsReturn", ticket_xml)]), xmlns=WSAA_NS)
+        # Axis answers in the namespace the request used (the recorded answer to a request in the
+        # WSDL's namespace is `<loginCmsResponse xmlns="https://wsaahomo.afip.gov.ar/…">`).
+        response: Node = ("loginCmsResponse", [("loginCmsReturn", ticket_xml)])
+        body = render(response, xmlns=soap.namespace)
         return Response(axis_envelope(body), 200, content_type="text/xml;charset=utf-8")
 
     def _login(self, in0: str) -> str:
@@ -232,6 +269,11 @@ class Sandbox:
             soap = parse_envelope(request.get_data())
         except MalformedXml:
             return Response("Bad Request", 400, content_type="text/html; charset=utf-8")
+        except EmptyBody as empty:
+            routed = _routed_on_action(request, empty.version)
+            if routed is None:
+                return _aspnet_fault(empty.version, True, _empty_body_refusal(request, empty))
+            soap = routed
         except NotSoap as error:
             return _aspnet_fault("1.1", True, f"Server was unable to read request. ---> {error}")
         operation, refusal = _wsfe_operation(request, soap)
@@ -241,6 +283,10 @@ class Sandbox:
 
     def _wsfe_call(self, soap: SoapRequest, operation: str) -> Response:
         cuit = text(child(soap.body, "Auth"), "Cuit")
+        if self.faults.take("wsfe_unavailable", "wsfe", operation) is not None:
+            self._log("wsfe", operation, cuit, "wsfe_unavailable")
+            status, page, content_type = OUTAGE_RESPONSE
+            return Response(page, status, content_type=content_type)
         if self._before("wsfe", operation, cuit):
             return _aspnet_fault(
                 soap.version,
@@ -258,7 +304,8 @@ class Sandbox:
                 f"---> {error}",
             )
         self._after("wsfe", operation, result.cuit or cuit, result.outcome, result.cant_reg)
-        body = render((f"{operation}Response", [result.node]), xmlns=FEV1)
+        node = _with_events(operation, result.node, self.events)
+        body = render((f"{operation}Response", [node]), xmlns=FEV1)
         envelope = aspnet_envelope(soap.version, body, self._header_info())
         return Response(envelope, 200, content_type=_content_type(soap.version))
 
@@ -286,9 +333,24 @@ class Sandbox:
         )
 
 
-def text_in(element: etree._Element, namespace: str, name: str) -> str:
-    found = element.find(f"{{{namespace}}}{name}")
-    return "" if found is None else (found.text or "")
+def _in0(login: etree._Element) -> str:
+    """loginCms's `in0`, qualified or not (a request in the WSDL's namespace often leaves `in0`
+    unqualified, as in the recorded one); "" when absent."""
+    for element in login:
+        if isinstance(element.tag, str) and etree.QName(element).localname == "in0":
+            return element.text or ""
+    return ""
+
+
+def _with_events(operation: str, node: Node, events: list[tuple[int, str]]) -> Node:
+    """`node` with `Events/Evt(Code, Msg)` placed where the operation's WSDL sequence has them."""
+    name, children = node
+    if not events or operation in _NO_EVENTS or isinstance(children, str):
+        return node
+    evts: Node = ("Events", [("Evt", [("Code", str(c)), ("Msg", m)]) for c, m in events])
+    if operation in _EVENTS_BEFORE_ERRORS and children and children[-1][0] == "Errors":
+        return (name, [*children[:-1], evts, children[-1]])
+    return (name, [*children, evts])
 
 
 def _axis(payload: bytes) -> Response:
@@ -318,7 +380,7 @@ def _wsaa_envelope(request: Request) -> tuple[SoapRequest | None, bytes | None]:
     if "SOAPAction" not in request.headers:
         # Axis refuses a SOAP 1.1 request without the header, whatever its value (even "").
         return None, axis_fault("Client.NoSOAPAction", "no SOAPAction header!")
-    if soap.namespace != WSAA_NS or soap.operation != "loginCms":
+    if soap.namespace not in WSAA_NAMESPACES or soap.operation != "loginCms":
         return None, axis_fault("Client", f"No such operation '{soap.operation}'")
     return soap, None
 
@@ -328,6 +390,8 @@ def _wsfe_operation(request: Request, soap: SoapRequest) -> tuple[str, str | Non
     action = _action(request, soap)
     operation = soap.operation if soap.namespace == FEV1 else ""
     known = operation in OPERATIONS or operation in NOT_IMPLEMENTED
+    if soap.version == "1.1" and "SOAPAction" not in request.headers:
+        return operation, NO_ACTION
     if action and action != f"{FEV1}{operation}":
         return operation, f"Server did not recognize the value of HTTP Header SOAPAction: {action}."
     if not known:
@@ -338,8 +402,33 @@ def _wsfe_operation(request: Request, soap: SoapRequest) -> tuple[str, str | Non
     return operation, None
 
 
+def _routed_on_action(request: Request, version: SoapVersion) -> SoapRequest | None:
+    """ASP.NET routes a SOAP 1.1 request on SOAPAction (1.2: the Content-Type's action), so an
+    empty body with `SOAPAction: "…/FEDummy"` is FEDummy with every parameter missing (pyafipws
+    tests/cassettes/test_wsfev1_dummy/test_wsfev1_dummy.yaml: OK/OK/OK). None if no known
+    operation is named."""
+    action = _action_header(request, version)
+    operation = action.removeprefix(FEV1) if action.startswith(FEV1) else ""
+    if operation not in OPERATIONS and operation not in NOT_IMPLEMENTED:
+        return None
+    return SoapRequest(version, etree.Element(f"{{{FEV1}}}{operation}"))
+
+
+def _empty_body_refusal(request: Request, empty: EmptyBody) -> str:
+    if empty.version == "1.1" and "SOAPAction" not in request.headers:
+        return NO_ACTION
+    action = _action_header(request, empty.version)
+    if action:
+        return f"Server did not recognize the value of HTTP Header SOAPAction: {action}."
+    return f"Server was unable to read request. ---> {empty}"
+
+
 def _action(request: Request, soap: SoapRequest) -> str:
-    if soap.version == "1.1":
+    return _action_header(request, soap.version)
+
+
+def _action_header(request: Request, version: SoapVersion) -> str:
+    if version == "1.1":
         return request.headers.get("SOAPAction", "").strip().strip('"')
     match = re.search(r'action="?([^";]+)"?', request.headers.get("Content-Type", ""))
     return match.group(1) if match else ""

@@ -73,22 +73,34 @@ class SandboxCA:
     def issue_certificate(self, csr_pem: bytes, days: int = 730) -> bytes:
         """Certify a CSR as ARCA's portal does: PEM certificate valid `days` from the sandbox's now.
 
-        The subject is the CSR's (C=AR, O=…, CN=alias, serialNumber=CUIT n). Raises
-        CertificateRequestRefused if the CSR is unreadable, badly signed, lacks a CN, or lacks a
+        The subject keeps only the CSR's CN (the alias) and serialNumber ("CUIT n"), and the
+        certificate carries KeyUsage critical (digitalSignature, nonRepudiation,
+        keyEncipherment), as ARCA's: the certificate inside the CMS of pyafipws
+        tests/cassettes/test_wsaa/test_login_cms.yaml has subject `CN=reingart2021,
+        serialNumber=CUIT 20267565393` and KeyUsage critical `03 02 05 e0`. Raises
+        CertificateRequestRefused if the CSR is unreadable, badly signed (MD5 and SHA-1
+        signatures count as good, as `openssl req -verify` says), lacks a CN, or lacks a
         `serialNumber` of the form "CUIT nnnnnnnnnnn" with a valid check digit.
         """
         csr = _load_csr(csr_pem)
         _check_subject(csr.subject)
         now = self._clock.now()
+        public = csr.public_key()
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(csr.subject)
+            .subject_name(_arca_subject(csr.subject))
             .issuer_name(CA_NAME)
-            .public_key(csr.public_key())
+            .public_key(public)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=1))
             .not_valid_after(now + timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_ARCA_KEY_USAGE, critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._key.public_key()),
+                critical=False,
+            )
             .sign(self._key, hashes.SHA256())
         )
         return certificate.public_bytes(serialization.Encoding.PEM)
@@ -135,14 +147,49 @@ class SandboxCA:
         return True
 
 
+_ARCA_KEY_USAGE = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=True,  # nonRepudiation
+    key_encipherment=True,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _arca_subject(subject: x509.Name) -> x509.Name:
+    """CN and serialNumber only, in ARCA's order (CN first), whatever else the CSR named."""
+    keep = (NameOID.COMMON_NAME, NameOID.SERIAL_NUMBER)
+    return x509.Name([subject.get_attributes_for_oid(oid)[0] for oid in keep])
+
+
 def _load_csr(csr_pem: bytes) -> x509.CertificateSigningRequest:
     try:
         csr = x509.load_pem_x509_csr(csr_pem)
     except ValueError as error:
         raise CertificateRequestRefused(f"not a PEM certificate request: {error}") from error
-    if not csr.is_signature_valid:
+    if not _self_signature_valid(csr):
         raise CertificateRequestRefused("the certificate request's signature is invalid")
     return csr
+
+
+def _self_signature_valid(csr: x509.CertificateSigningRequest) -> bool:
+    """The CSR's self-signature, checked as `openssl req -verify` does: `cryptography` says
+    False for MD5 and SHA-1 signatures (which django-afip's `create_csr` still makes), so an
+    RSA signature is verified directly with the hash it names."""
+    if csr.is_signature_valid:
+        return True
+    public, algorithm = csr.public_key(), csr.signature_hash_algorithm
+    if not isinstance(public, rsa.RSAPublicKey) or algorithm is None:
+        return False
+    try:
+        public.verify(csr.signature, csr.tbs_certrequest_bytes, padding.PKCS1v15(), algorithm)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 def _check_subject(subject: x509.Name) -> None:

@@ -1,4 +1,5 @@
-"""Fault injection: latency, HTTP 500, dropped connections, forced rejections, WSAA outages.
+"""Fault injection: latency, HTTP 500, dropped connections, forced rejections, WSAA and WSFEv1
+outages.
 
 Tests add faults in Python (`sandbox.faults.add(latency(2.0))`) or through the admin API
 (`POST /_sandbox/faults` with the same fields as JSON). Each fault matches a service and/or an
@@ -13,7 +14,13 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "latency", "http_500", "drop_before", "drop_after", "reject_next", "wsaa_unavailable"
+    "latency",
+    "http_500",
+    "drop_before",
+    "drop_after",
+    "reject_next",
+    "wsaa_unavailable",
+    "wsfe_unavailable",
 ]
 KINDS: tuple[str, ...] = (
     "latency",
@@ -22,6 +29,7 @@ KINDS: tuple[str, ...] = (
     "drop_after",
     "reject_next",
     "wsaa_unavailable",
+    "wsfe_unavailable",
 )
 
 
@@ -111,6 +119,26 @@ def wsaa_unavailable(count: int | None = 1, every: int = 1) -> Fault:
     return Fault("wsaa_unavailable", "wsaa", "loginCms", count, every)
 
 
+def wsfe_unavailable(
+    operation: str | None = None, count: int | None = None, every: int = 1
+) -> Fault:
+    """WSFEv1 is down: every SOAP request (FEDummy included, unless `operation` narrows it)
+    gets `OUTAGE_RESPONSE` without being processed, until the fault is removed (`count` None)
+    or used up. For "ARCA is down, issue with the CAEA" scenarios."""
+    return Fault("wsfe_unavailable", "wsfe", operation, count, every)
+
+
+# What a client sees while WSFEv1 is down: the front end's HTTP 503 with an HTML page, not a
+# SOAP answer (status, body, content type). Nothing behind it processed the request.
+OUTAGE_RESPONSE = (
+    503,
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">'
+    "<HTML><HEAD><TITLE>Service Unavailable</TITLE></HEAD><BODY><h2>Service Unavailable</h2>"
+    "<hr><p>HTTP Error 503. The service is unavailable.</p></BODY></HTML>",
+    "text/html; charset=us-ascii",
+)
+
+
 _FACTORIES: dict[str, Any] = {
     "latency": latency,
     "http_500": http_500,
@@ -118,6 +146,7 @@ _FACTORIES: dict[str, Any] = {
     "drop_after": drop_after,
     "reject_next": reject_next,
     "wsaa_unavailable": wsaa_unavailable,
+    "wsfe_unavailable": wsfe_unavailable,
 }
 
 

@@ -1,4 +1,5 @@
-"""The sandbox's state in SQLite: issued tickets, authorised vouchers, the request log, the CA key.
+"""The sandbox's state in SQLite: issued tickets, authorised vouchers, CAEAs with the vouchers and
+no-movement reports informed with them, the request log, the CA key.
 
 A path keeps state across restarts; None keeps it in memory. One connection guarded by a lock
 serves every thread (the standalone server is threaded); numbering runs inside
@@ -30,14 +31,31 @@ CREATE TABLE IF NOT EXISTS vouchers (
 CREATE TABLE IF NOT EXISTS requests (
     id INTEGER PRIMARY KEY, service TEXT NOT NULL, operation TEXT NOT NULL, cuit TEXT,
     at TEXT NOT NULL, cant_reg INTEGER, outcome TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS caeas (
+    cuit TEXT NOT NULL, periodo INTEGER NOT NULL, orden INTEGER NOT NULL,
+    caea TEXT NOT NULL UNIQUE, fch_vig_desde TEXT NOT NULL, fch_vig_hasta TEXT NOT NULL,
+    fch_tope_inf TEXT NOT NULL, fch_proceso TEXT NOT NULL,
+    PRIMARY KEY (cuit, periodo, orden));
+CREATE TABLE IF NOT EXISTS caea_vouchers (
+    cuit TEXT NOT NULL, pto_vta INTEGER NOT NULL, cbte_tipo INTEGER NOT NULL,
+    cbte_desde INTEGER NOT NULL, cbte_hasta INTEGER NOT NULL, cbte_fch TEXT NOT NULL,
+    caea TEXT NOT NULL, fch_vto TEXT NOT NULL, fch_proceso TEXT NOT NULL,
+    cbte_fch_hs_gen TEXT NOT NULL, detail TEXT NOT NULL, observations TEXT NOT NULL,
+    PRIMARY KEY (cuit, pto_vta, cbte_tipo, cbte_desde));
+CREATE TABLE IF NOT EXISTS caea_no_movement (
+    cuit TEXT NOT NULL, caea TEXT NOT NULL, pto_vta INTEGER NOT NULL, fch_proceso TEXT NOT NULL,
+    PRIMARY KEY (cuit, caea, pto_vta));
 """
+# Tables `reset` empties (meta keeps the CA key).
+_RESET_TABLES = ("tickets", "vouchers", "requests", "caeas", "caea_vouchers", "caea_no_movement")
 
 
 @dataclass(frozen=True)
 class LoggedRequest:
     """One request that reached the sandbox. `outcome`: "ok", a WSAA faultcode, "A"/"R"/"P"
     for FECAESolicitar, "err:<code>" for a WSFE error, or the fault knob that hit it
-    ("http_500", "dropped_before", "<outcome>+dropped_after", "wsaa.unavailable")."""
+    ("http_500", "dropped_before", "<outcome>+dropped_after", "wsaa.unavailable",
+    "wsfe_unavailable")."""
 
     service: str
     operation: str
@@ -72,6 +90,38 @@ class StoredVoucher:
     fch_proceso: str
     detail: dict[str, Any]
     observations: list[tuple[int, str]] = field(default_factory=list)
+    emission_type: str = (
+        "CAE"  # "CAEA" for one informed with FECAEARegInformativo (`cae`: the CAEA)
+    )
+
+
+@dataclass(frozen=True)
+class StoredCaea:
+    """A CAEA granted to `cuit` for fortnight (`periodo`, `orden`); dates as ARCA writes them."""
+
+    cuit: str
+    periodo: int
+    orden: int
+    caea: str
+    fch_vig_desde: str
+    fch_vig_hasta: str
+    fch_tope_inf: str
+    fch_proceso: str
+
+
+@dataclass(frozen=True)
+class NoMovement:
+    """A point of sale reported without movement for a CAEA (FECAEASinMovimientoInformar)."""
+
+    cuit: str
+    caea: str
+    pto_vta: int
+    fch_proceso: str
+
+
+_CAEA_COLUMNS = (
+    "cuit, periodo, orden, caea, fch_vig_desde, fch_vig_hasta, fch_tope_inf, fch_proceso"
+)
 
 
 class SequenceTx:
@@ -81,16 +131,109 @@ class SequenceTx:
         self._db = connection
 
     def last(self, cuit: str, pto_vta: int, cbte_tipo: int) -> tuple[int, str | None]:
-        """(last authorised number, its CbteFch) for the sequence; (0, None) if none yet."""
+        """(last authorised number, its CbteFch) for the sequence; (0, None) if none yet.
+
+        Vouchers informed with a CAEA count too: FECompUltimoAutorizado answers them.
+        """
         row = self._db.execute(
             "SELECT cbte_hasta, cbte_fch FROM vouchers WHERE cuit=? AND pto_vta=? AND cbte_tipo=?"
-            " ORDER BY cbte_hasta DESC LIMIT 1",
-            (cuit, pto_vta, cbte_tipo),
+            " UNION ALL SELECT cbte_hasta, cbte_fch FROM caea_vouchers"
+            " WHERE cuit=? AND pto_vta=? AND cbte_tipo=? ORDER BY 1 DESC LIMIT 1",
+            (cuit, pto_vta, cbte_tipo) * 2,
         ).fetchone()
         return (int(row[0]), str(row[1])) if row else (0, None)
 
     def cae_exists(self, cae: str) -> bool:
-        return self._db.execute("SELECT 1 FROM vouchers WHERE cae=?", (cae,)).fetchone() is not None
+        """Whether `cae` is taken, as a CAE or as a CAEA (one space of codes)."""
+        row = self._db.execute(
+            "SELECT 1 FROM vouchers WHERE cae=? UNION ALL SELECT 1 FROM caeas WHERE caea=?",
+            (cae, cae),
+        ).fetchone()
+        return row is not None
+
+    def caea_for(self, cuit: str, periodo: int, orden: int) -> StoredCaea | None:
+        """The CAEA granted to `cuit` for that fortnight, or None."""
+        row = self._db.execute(
+            f"SELECT {_CAEA_COLUMNS} FROM caeas WHERE cuit=? AND periodo=? AND orden=?",  # noqa: S608
+            (cuit, periodo, orden),
+        ).fetchone()
+        return None if row is None else StoredCaea(*row)
+
+    def caea_by_code(self, cuit: str, caea: str) -> StoredCaea | None:
+        """The CAEA `caea` if it was granted to `cuit`, else None."""
+        row = self._db.execute(
+            f"SELECT {_CAEA_COLUMNS} FROM caeas WHERE cuit=? AND caea=?",  # noqa: S608
+            (cuit, caea),
+        ).fetchone()
+        return None if row is None else StoredCaea(*row)
+
+    def store_caea(self, caea: StoredCaea) -> None:
+        self._db.execute(
+            "INSERT INTO caeas VALUES (?,?,?,?,?,?,?,?)",
+            (
+                caea.cuit,
+                caea.periodo,
+                caea.orden,
+                caea.caea,
+                caea.fch_vig_desde,
+                caea.fch_vig_hasta,
+                caea.fch_tope_inf,
+                caea.fch_proceso,
+            ),
+        )
+
+    def store_caea_voucher(self, voucher: StoredVoucher, cbte_fch_hs_gen: str) -> None:
+        """Record a voucher informed with FECAEARegInformativo (`voucher.cae` is the CAEA)."""
+        self._db.execute(
+            "INSERT INTO caea_vouchers VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                voucher.cuit,
+                voucher.pto_vta,
+                voucher.cbte_tipo,
+                voucher.cbte_desde,
+                voucher.cbte_hasta,
+                voucher.cbte_fch,
+                voucher.cae,
+                voucher.cae_fch_vto,
+                voucher.fch_proceso,
+                cbte_fch_hs_gen,
+                json.dumps(voucher.detail),
+                json.dumps(voucher.observations),
+            ),
+        )
+
+    def caea_used_on(self, cuit: str, caea: str, pto_vta: int) -> bool:
+        """Whether any voucher was informed with `caea` on `pto_vta`."""
+        row = self._db.execute(
+            "SELECT 1 FROM caea_vouchers WHERE cuit=? AND caea=? AND pto_vta=? LIMIT 1",
+            (cuit, caea, pto_vta),
+        ).fetchone()
+        return row is not None
+
+    def record_no_movement(self, report: NoMovement) -> NoMovement:
+        """Store the report; a repeated one keeps (and returns) the first."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO caea_no_movement VALUES (?,?,?,?)",
+            (report.cuit, report.caea, report.pto_vta, report.fch_proceso),
+        )
+        row = self._db.execute(
+            "SELECT cuit, caea, pto_vta, fch_proceso FROM caea_no_movement"
+            " WHERE cuit=? AND caea=? AND pto_vta=?",
+            (report.cuit, report.caea, report.pto_vta),
+        ).fetchone()
+        return NoMovement(*row)
+
+    def no_movement(self, cuit: str, caea: str, pto_vta: int | None) -> list[NoMovement]:
+        """Reports of `caea` on `pto_vta` (every point of sale when None), by point of sale."""
+        query = (
+            "SELECT cuit, caea, pto_vta, fch_proceso FROM caea_no_movement WHERE cuit=? AND caea=?"
+        )
+        arguments: tuple[Any, ...] = (cuit, caea)
+        if pto_vta is not None:
+            query += " AND pto_vta=?"
+            arguments += (pto_vta,)
+        rows = self._db.execute(query + " ORDER BY pto_vta", arguments).fetchall()
+        return [NoMovement(*row) for row in rows]
 
     def store(self, voucher: StoredVoucher) -> None:
         self._db.execute(
@@ -118,7 +261,7 @@ class SequenceTx:
             (cuit, pto_vta, cbte_tipo, number, number),
         ).fetchone()
         if row is None:
-            return None
+            return self._find_caea_voucher(cuit, pto_vta, cbte_tipo, number)
         observations = [(int(code), str(msg)) for code, msg in json.loads(row[10])]
         return StoredVoucher(
             cuit=row[0],
@@ -132,6 +275,32 @@ class SequenceTx:
             fch_proceso=row[8],
             detail=json.loads(row[9]),
             observations=observations,
+        )
+
+    def _find_caea_voucher(
+        self, cuit: str, pto_vta: int, cbte_tipo: int, number: int
+    ) -> StoredVoucher | None:
+        row = self._db.execute(
+            "SELECT cuit, pto_vta, cbte_tipo, cbte_desde, cbte_hasta, cbte_fch, caea, fch_vto,"
+            " fch_proceso, detail, observations FROM caea_vouchers WHERE cuit=? AND pto_vta=?"
+            " AND cbte_tipo=? AND cbte_desde<=? AND cbte_hasta>=?",
+            (cuit, pto_vta, cbte_tipo, number, number),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredVoucher(
+            cuit=row[0],
+            pto_vta=row[1],
+            cbte_tipo=row[2],
+            cbte_desde=row[3],
+            cbte_hasta=row[4],
+            cbte_fch=row[5],
+            cae=row[6],
+            cae_fch_vto=row[7],
+            fch_proceso=row[8],
+            detail=json.loads(row[9]),
+            observations=[(int(code), str(msg)) for code, msg in json.loads(row[10])],
+            emission_type="CAEA",
         )
 
 
@@ -239,7 +408,7 @@ class Ledger:
             return int(self._db.execute("SELECT COUNT(*) FROM vouchers").fetchone()[0])
 
     def reset(self) -> None:
-        """Forget tickets, vouchers and the request log; the CA key (meta) is kept."""
+        """Forget tickets, vouchers, CAEAs and the request log; the CA key (meta) is kept."""
         with self.transaction():
-            for table in ("tickets", "vouchers", "requests"):
+            for table in _RESET_TABLES:
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

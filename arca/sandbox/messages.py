@@ -12,7 +12,8 @@ MESSAGES: dict[int, str] = {
     502: "Error interno: el autorizador de CAE posee una transaccion activa.",
     600: "ValidacionDeToken: token o firma invalidos.",
     601: "CUIT representada no incluida en Token.",
-    602: "Sin Resultados: No existen datos en nuestros registros para los parametros ingresados.",
+    # As recorded (pyafipws tests/cassettes/test_wsfev1/test_main_prueba_consultar.yaml).
+    602: "No existen datos en nuestros registros para los parametros ingresados.",
     10001: "El campo CantReg debe estar comprendido entre 1 y 9998.",
     10002: "La cantidad de registros informada en CantReg no coincide con el detalle enviado.",
     10003: "La cantidad de registros supera el maximo permitido por FECompTotXRequest.",

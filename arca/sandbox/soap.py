@@ -30,6 +30,14 @@ class NotSoap(Exception):
     """Well-formed XML that is not a SOAP envelope with a body element."""
 
 
+class EmptyBody(NotSoap):
+    """A SOAP envelope whose Body has no element: ASP.NET still routes it on SOAPAction."""
+
+    def __init__(self, version: SoapVersion) -> None:
+        super().__init__("the SOAP envelope has no body element")
+        self.version: SoapVersion = version
+
+
 @dataclass(frozen=True)
 class SoapRequest:
     version: SoapVersion
@@ -59,7 +67,7 @@ def parse_envelope(data: bytes) -> SoapRequest:
     body = root.find(f"{{{namespace}}}Body")
     children = [] if body is None else [c for c in body if isinstance(c.tag, str)]
     if not children:
-        raise NotSoap("the SOAP envelope has no body element")
+        raise EmptyBody("1.1" if namespace == SOAP11 else "1.2")
     return SoapRequest("1.1" if namespace == SOAP11 else "1.2", children[0])
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from cryptography import x509
@@ -18,6 +19,7 @@ from lxml import etree
 
 from arca.pki import cuit_of
 from arca.sandbox.ca import SandboxCA
+from arca.sandbox.clock import ARGENTINA
 from arca.sandbox.cms import CmsError, verify_signed_data
 
 WSAA_DN = "CN=wsaasandbox, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239"
@@ -26,11 +28,11 @@ _ARCA_WSAA_DNS = (
     "CN=wsaahomo, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239",
     "CN=wsaa, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239",
 )
-GRANTED_SERVICES = frozenset({"wsfe"})
+GRANTED_SERVICES = frozenset({"wsfe", "ws_sr_constancia_inscripcion", "ws_sr_padron_a13"})
 # Real ARCA services the sandbox knows but never authorises (coe.notAuthorized, not wsn.notFound).
 KNOWN_SERVICES = frozenset(
-    {"wsfex", "wsmtxca", "wsbfev1", "wsct", "wsfecred", "ws_sr_padron_a13"}
-    | {"ws_sr_constancia_inscripcion", "ws_sr_padron_a4", "ws_sr_padron_a5", "wslpg"}
+    {"wsfex", "wsmtxca", "wsbfev1", "wsct", "wsfecred"}
+    | {"ws_sr_padron_a4", "ws_sr_padron_a5", "wslpg"}
 )
 FAULT_MESSAGES = {
     "coe.notAuthorized": "Computador no autorizado a acceder al servicio",
@@ -177,8 +179,11 @@ def _tra_time(header: etree._Element | None, name: str) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError as error:
         raise WsaaFault("xml.bad", f"{name} no es xsd:dateTime") from error
-    if moment.tzinfo is None:  # ARCA reads a time without offset wrongly: always refused
-        raise WsaaFault(f"xml.{name}.invalid", "falta el huso horario")
+    if moment.tzinfo is None:
+        # Real WSAA issued a TA for `<generationTime>2021-07-26T07:21:57</generationTime>`
+        # (pyafipws tests/cassettes/test_wsaa/test_login_cms.yaml): a time without offset is
+        # read as WSAA's own local time, Argentina (UTC-03:00).
+        return moment.replace(tzinfo=ARGENTINA)
     return moment
 
 
@@ -212,15 +217,22 @@ def issue_ticket(
     sso = _sso(subject, cuit, tra, now, expires)
     token = base64.b64encode(sso.encode()).decode()
     sign = base64.b64encode(ca.sign(token.encode())).decode()
-    xml = _ticket_xml(subject, tra.unique_id, now, expires, token, sign)
+    xml = _ticket_xml(subject, _wsaa_unique_id(), now, expires, token, sign)
     return AccessTicket(subject, cuit, tra.service, now, expires, token, sign, xml)
+
+
+def _wsaa_unique_id() -> int:
+    """WSAA numbers its TAs and tokens itself: the recorded TA carries uniqueId 2378329039 and
+    its token unique_id 3865703027 for a TRA whose uniqueId was 1627282317
+    (pyafipws tests/cassettes/test_wsaa/test_login_cms.yaml)."""
+    return secrets.randbelow(2**32)
 
 
 def _sso(subject: str, cuit: str, tra: Tra, now: datetime, expires: datetime) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sso version="2.0">'
         f"<id src={quoteattr(WSAA_DN)} dst={quoteattr('CN=' + tra.service + ', O=AFIP, C=AR')}"
-        f' unique_id="{tra.unique_id}" gen_time="{int(now.timestamp())}"'
+        f' unique_id="{_wsaa_unique_id()}" gen_time="{int(now.timestamp())}"'
         f' exp_time="{int(expires.timestamp())}"/>'
         '<operation type="login" value="granted">'
         f'<login entity="33693450239" service={quoteattr(tra.service)} uid={quoteattr(subject)}'
@@ -261,9 +273,17 @@ def verify_token(ca: SandboxCA, token: str, sign: str, now: datetime) -> TokenIn
     if not generated <= now.timestamp() <= expires:
         raise TokenInvalid(
             "ValidacionDeToken: No validaron las fechas del token GenTime, ExpTime, NowUTC: "
-            f"{generated} ({datetime.fromtimestamp(generated, now.tzinfo).isoformat()}), "
-            f"{expires} ({datetime.fromtimestamp(expires, now.tzinfo).isoformat()}), "
-            f"{int(now.timestamp())} ({now.isoformat()})"
+            f"{generated} ({_dotnet_utc(generated)}), {expires} ({_dotnet_utc(expires)}), "
+            f"{_dotnet_utc(int(now.timestamp()))}"
         )
     cuits = tuple(r.get("key", "") for r in login.iterfind("relations/relation"))
     return TokenInfo(login.get("service", ""), cuits, datetime.fromtimestamp(expires, now.tzinfo))
+
+
+def _dotnet_utc(epoch: int) -> str:
+    """An instant as WSFE's .NET prints it in error 600: UTC, `M/d/yyyy h:mm:ss tt`, e.g.
+    "7/2/2021 8:20:49 AM" (pyafipws tests/cassettes/test_wsfev1_rece1/test_main_ayuda.yaml)."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    hour = moment.hour % 12 or 12
+    suffix = "AM" if moment.hour < 12 else "PM"
+    return f"{moment.month}/{moment.day}/{moment.year} {hour}:{moment:%M:%S} {suffix}"

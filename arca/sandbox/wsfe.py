@@ -107,7 +107,7 @@ def _sequence_errors(state: State, pto_vta: int, cbte_tipo: int) -> list[Finding
         return [(11000, message(11000))]
     if cbte_tipo not in params.VOUCHER_CLASS:
         return [(11001, message(11001))]
-    if pto_vta not in state.config.points_of_sale:
+    if pto_vta not in state.config.web_service_points_of_sale:
         return [(11002, message(11002))]
     return []
 
@@ -125,12 +125,17 @@ def fe_comp_consultar(state: State, body: etree._Element) -> OpResult:
     return OpResult(("FECompConsultarResult", [("ResultGet", _result_get(stored))]), cuit)
 
 
+# ARCA answers these even when the voucher had none, empty (`<FchServDesde />`, pyafipws
+# tests/cassettes/test_wsfev1/test_reproceso_productos.yaml).
+_ALWAYS_ANSWERED = ("FchServDesde", "FchServHasta", "FchVtoPago")
+
+
 def _result_get(stored: StoredVoucher) -> list[Node]:
-    nodes = detail_nodes(stored.detail)
+    nodes = detail_nodes({**dict.fromkeys(_ALWAYS_ANSWERED, ""), **stored.detail})
     nodes += [
         ("Resultado", "A"),
         ("CodAutorizacion", stored.cae),
-        ("EmisionTipo", "CAE"),
+        ("EmisionTipo", stored.emission_type),
         ("FchVto", stored.cae_fch_vto),
         ("FchProceso", stored.fch_proceso),
     ]
@@ -165,7 +170,7 @@ def error_result(operation: str, findings: list[Finding], cuit: str | None = Non
 
 
 def not_implemented(state: State, body: etree._Element, operation: str) -> OpResult:
-    """WSDL operations the sandbox does not simulate (CAEA, countries, activities): Err 500."""
+    """A WSDL operation the sandbox would not simulate (none today): Err 500."""
     cuit, errors = authenticate(state, body)
     findings = errors or [(500, f"Metodo {operation} no implementado en el sandbox de ARCA.")]
     return error_result(operation, findings, cuit)

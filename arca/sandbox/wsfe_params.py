@@ -7,6 +7,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from arca.sandbox import params
+from arca.sandbox.countries import COUNTRIES
 from arca.sandbox.messages import message
 from arca.sandbox.rules import parse_date
 from arca.sandbox.soap import Node
@@ -14,11 +15,22 @@ from arca.sandbox.state import State
 from arca.sandbox.vouchers import format_double, text
 from arca.sandbox.wsfe import OpResult, authenticate, error_result
 
-_SINCE = "20100917"  # tables without their own date: the day WSFEv1 went live
 _CLASSES = ("A", "ALEY", "B", "C", "49")
+# What FEParamGetPtosVenta says of a web-service point of sale: ARCA's text for a CAE point of
+# sale of an IVA-registered issuer (pyafipws tests/cassettes/test_wsfev1/test_main_ptos_venta.yaml).
+POINT_OF_SALE_EMISSION = "CAE - Ri Iva"
+# FEParamGetActividades lists the issuer's activities from ARCA's padrón (NAES codes). No answer
+# was recorded; every sandbox CUIT reports this one (docs/arca-sandbox.md).
+ACTIVITIES: tuple[tuple[int, int, str], ...] = (
+    (
+        620100,
+        1,
+        "SERVICIOS DE CONSULTORES EN INFORMÁTICA Y SUMINISTROS DE PROGRAMAS DE INFORMÁTICA",
+    ),
+)
 
 
-def _dated(identifier: object, desc: str, since: str = _SINCE) -> list[Node]:
+def _dated(identifier: object, desc: str, since: str) -> list[Node]:
     return [("Id", str(identifier)), ("Desc", desc), ("FchDesde", since), ("FchHasta", "NULL")]
 
 
@@ -28,6 +40,8 @@ def _table(
     def handler(state: State, body: etree._Element) -> OpResult:
         cuit, errors = authenticate(state, body)
         if errors:
+            # ARCA's error answer has no ResultGet (pyafipws
+            # tests/cassettes/test_wsfev1_rece1/test_main_ayuda.yaml, FEParamGetPtosVenta 600).
             return error_result(operation, errors, cuit)
         result: Node = ("ResultGet", [(item, row) for row in rows(state)])
         return OpResult((f"{operation}Result", [result]), cuit)
@@ -36,25 +50,33 @@ def _table(
     return handler
 
 
+# Rows in ARCA's order with ARCA's FchDesde per item (pyafipws
+# tests/cassettes/test_wsfev1/test_main_parametros.yaml).
 fe_param_get_tipos_cbte = _table(
     "FEParamGetTiposCbte",
     "CbteTipo",
     lambda _: [_dated(i, d, f) for i, d, f, _c in params.VOUCHER_TYPES],
 )
 fe_param_get_tipos_doc = _table(
-    "FEParamGetTiposDoc", "DocTipo", lambda _: [_dated(i, d) for i, d in params.DOCUMENT_TYPES]
+    "FEParamGetTiposDoc",
+    "DocTipo",
+    lambda _: [_dated(i, d, f) for i, d, f in params.DOCUMENT_TYPES],
 )
 fe_param_get_tipos_iva = _table(
-    "FEParamGetTiposIva", "IvaTipo", lambda _: [_dated(i, d) for i, d, _r in params.VAT_RATES]
+    "FEParamGetTiposIva", "IvaTipo", lambda _: [_dated(i, d, f) for i, d, f, _r in params.VAT_RATES]
 )
 fe_param_get_tipos_concepto = _table(
-    "FEParamGetTiposConcepto", "ConceptoTipo", lambda _: [_dated(i, d) for i, d in params.CONCEPTS]
+    "FEParamGetTiposConcepto",
+    "ConceptoTipo",
+    lambda _: [_dated(i, d, f) for i, d, f in params.CONCEPTS],
 )
 fe_param_get_tipos_monedas = _table(
     "FEParamGetTiposMonedas", "Moneda", lambda _: [_dated(i, d, f) for i, d, f in params.CURRENCIES]
 )
 fe_param_get_tipos_tributos = _table(
-    "FEParamGetTiposTributos", "TributoTipo", lambda _: [_dated(i, d) for i, d in params.TAX_TYPES]
+    "FEParamGetTiposTributos",
+    "TributoTipo",
+    lambda _: [_dated(i, d, f) for i, d, f in params.TAX_TYPES],
 )
 fe_param_get_tipos_opcional = _table(
     "FEParamGetTiposOpcional",
@@ -65,9 +87,24 @@ fe_param_get_ptos_venta = _table(
     "FEParamGetPtosVenta",
     "PtoVenta",
     lambda state: [
-        [("Nro", str(n)), ("EmisionTipo", "CAE"), ("Bloqueado", "N"), ("FchBaja", "NULL")]
-        for n in state.config.points_of_sale
+        [
+            ("Nro", str(n)),
+            ("EmisionTipo", state.config.emission_type(n, POINT_OF_SALE_EMISSION)),
+            ("Bloqueado", "N"),
+            ("FchBaja", "NULL"),
+        ]
+        for n in state.config.web_service_points_of_sale
     ],
+)
+fe_param_get_tipos_paises = _table(
+    "FEParamGetTiposPaises",
+    "PaisTipo",
+    lambda _: [[("Id", str(i)), ("Desc", d)] for i, d in COUNTRIES],
+)
+fe_param_get_actividades = _table(
+    "FEParamGetActividades",
+    "ActividadesTipo",
+    lambda _: [[("Id", str(i)), ("Orden", str(o)), ("Desc", d)] for i, o, d in ACTIVITIES],
 )
 
 

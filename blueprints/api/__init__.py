@@ -76,5 +76,6 @@ from blueprints.api import (  # noqa: E402, F401
     docs,
     invoices,
     organization,
+    padron,
     webhooks,
 )

@@ -43,7 +43,11 @@ from blueprints.invoices.jobs import (
 from blueprints.invoices.listing import InvoiceFilter, list_page
 from blueprints.invoices.models import EDITABLE, Invoice, InvoiceStatus, with_children
 from blueprints.invoices.package import pdf_file_name
-from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.preflight_adapter import (
+    arca_today,
+    preflight_problems,
+    preflight_warnings,
+)
 from blueprints.invoices.printing import invoice_pdf
 from blueprints.invoices.totals import Line, Problem
 from blueprints.organizations.models import Organization
@@ -168,7 +172,7 @@ def preflight_invoice(path: schema.InvoicePath) -> Response:
     if invoice.status not in EDITABLE:
         raise Conflict(_("Este comprobante ya fue autorizado o se está autorizando."))
     problems = preflight_problems(db.session, invoice, get_arca())
-    return respond(schema.preflight_of(invoice, problems))
+    return respond(schema.preflight_of(invoice, problems, preflight_warnings(invoice)))
 
 
 @api.post(

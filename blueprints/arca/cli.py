@@ -10,7 +10,8 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,16 @@ from arca.sandbox import create_sandbox
 from arca.sandbox.faults import KINDS as FAULT_KINDS
 from arca.sandbox.server import serve
 from arca.tickets import Credential, FileTicketLock, FileTicketStore, get_ticket
-from arca.wsaa import build_tra, sign_tra
+from arca.wsaa import AccessTicket, build_tra, sign_tra
 from arca.wsfe import WsfeClient, static_auth
 from blueprints.arca.parameters import refresh_parameters
+from blueprints.certificates.connection import organization_signer
+from blueprints.organizations.lookup import organization_id_by_cuit
 from blueprints.organizations.models import Organization
 from core.arca import ArcaGateway, get_arca
 from core.db import db
 from core.errors import DomainError
+from core.rowsecurity import tenant_scope
 
 sandbox_cli = click.Group("arca-sandbox", help="The local ARCA (WSAA + WSFEv1 simulator).")
 arca_cli = click.Group(
@@ -198,6 +202,11 @@ def client_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Default: TALONARIO_ARCA_ENVIRONMENT.",
         ),
         click.option("--url", help="Base URL of the services (e.g. a standalone sandbox)."),
+        click.option(
+            "--organization",
+            help="Sign in with this organization's stored certificate (its CUIT), "
+            "instead of --cert/--key/--cuit.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -215,21 +224,72 @@ def gateway_for(environment: str | None, url: str | None) -> ArcaGateway:
 
 def credential_from(cert: Path | None, key: Path | None, cuit: str | None) -> Credential:
     if not (cert and key and cuit):
-        raise click.UsageError("--cert, --key and --cuit are needed to log in to WSAA.")
+        raise click.UsageError(
+            "--cert, --key and --cuit are needed to log in to WSAA (or --organization CUIT)."
+        )
     return Credential(
         cuit=cuit, certificate_pem=cert.read_bytes(), private_key_pem=key.read_bytes()
     )
 
 
+@dataclass(frozen=True)
+class Signer:
+    """Who signs the command's requests: certificate files, or an organization's stored one."""
+
+    cuit: str
+    ticket: Callable[[str], AccessTicket]  # service name -> a valid ticket
+
+
+@dataclass
+class Connection:
+    """One command's way to ARCA: the gateway, an HTTP session and, when asked, the signer."""
+
+    gateway: ArcaGateway
+    session: Any
+    options: dict[str, Any]
+    organization_id: int | None
+
+    @cached_property
+    def signer(self) -> Signer:
+        """--organization's stored certificate, or --cert/--key/--cuit (dummy never asks)."""
+        if self.organization_id is not None:
+            signer = organization_signer(
+                db.session, self.organization_id, self.gateway, self.session
+            )
+            return Signer(signer.credential.cuit, signer.ticket)
+        options = self.options
+        credential = credential_from(options["cert"], options["key"], options["cuit"])
+        return Signer(
+            credential.cuit,
+            lambda service: ticket_for(self.gateway, self.session, credential, service),
+        )
+
+    def wsfe(self) -> WsfeClient:
+        ticket = self.signer.ticket("wsfe")
+        auth = static_auth(ticket.token, ticket.sign, self.signer.cuit)
+        return self.gateway.wsfe(self.session, auth)
+
+
 @contextmanager
-def connected(environment: str | None, url: str | None) -> Iterator[tuple[ArcaGateway, Any]]:
-    """A gateway and an HTTP session for one command; ARCA errors become a clean exit 1."""
-    gateway = gateway_for(environment, url)
+def connected(options: dict[str, Any]) -> Iterator[Connection]:
+    """The command's connection; ARCA and app errors become a clean exit 1. With --organization
+    the command runs confined to that organization's rows and signs with its certificate."""
+    gateway = gateway_for(options["environment"], options["url"])
     session = gateway.session()
     try:
-        yield gateway, session
+        organization_id = organization_id_by_cuit(db.session, options.get("organization"))
+        connection = Connection(gateway, session, options, organization_id)
+        if organization_id is None:
+            yield connection
+        else:
+            if options["cert"] or options["key"] or options["cuit"]:
+                raise click.UsageError("Use either --organization or --cert/--key/--cuit.")
+            with tenant_scope(organization_id, db.session):
+                yield connection
     except ArcaError as error:
         raise click.ClickException(f"ARCA: {error}") from error
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
     finally:
         session.close()
         if gateway is not get_arca():
@@ -271,11 +331,10 @@ def tra_command(cert: Path, key: Path, service: str) -> None:
 @with_appcontext
 def login_command(**options: Any) -> None:
     """Get (or reuse) an access ticket; prints its validity, never the token or sign."""
-    credential = credential_from(options["cert"], options["key"], options["cuit"])
-    with connected(options["environment"], options["url"]) as (gateway, session):
-        ticket = ticket_for(gateway, session, credential, options["service"])
+    with connected(options) as connection:
+        ticket = connection.signer.ticket(options["service"])
     click.echo(
-        f"Ticket for {options['service']} in {gateway.environment_name}: "
+        f"Ticket for {options['service']} in {connection.gateway.environment_name}: "
         f"valid until {ticket.expiration_time.isoformat()}"
     )
 
@@ -285,8 +344,8 @@ def login_command(**options: Any) -> None:
 @with_appcontext
 def dummy_command(**options: Any) -> None:
     """FEDummy: are WSFEv1's application, database and authentication servers up?"""
-    with connected(options["environment"], options["url"]) as (gateway, session):
-        status = gateway.wsfe(session, static_auth("", "", "")).dummy()
+    with connected(options) as connection:
+        status = connection.gateway.wsfe(connection.session, static_auth("", "", "")).dummy()
     click.echo(
         f"AppServer={status.app_server} DbServer={status.db_server} AuthServer={status.auth_server}"
     )
@@ -301,11 +360,8 @@ def dummy_command(**options: Any) -> None:
 @with_appcontext
 def last_authorized_command(point_of_sale: int, invoice_type: int, **options: Any) -> None:
     """FECompUltimoAutorizado: the last number ARCA authorized for that point of sale and type."""
-    credential = credential_from(options["cert"], options["key"], options["cuit"])
-    with connected(options["environment"], options["url"]) as (gateway, session):
-        ticket = ticket_for(gateway, session, credential, "wsfe")
-        auth = static_auth(ticket.token, ticket.sign, credential.cuit)
-        number = gateway.wsfe(session, auth).last_authorized(point_of_sale, invoice_type)
+    with connected(options) as connection:
+        number = connection.wsfe().last_authorized(point_of_sale, invoice_type)
     click.echo(str(number))
 
 
@@ -315,11 +371,8 @@ def last_authorized_command(point_of_sale: int, invoice_type: int, **options: An
 @with_appcontext
 def params_command(name: str, **options: Any) -> None:
     """A WSFEv1 parameter table (FEParamGet*), one row per line."""
-    credential = credential_from(options["cert"], options["key"], options["cuit"])
-    with connected(options["environment"], options["url"]) as (gateway, session):
-        ticket = ticket_for(gateway, session, credential, "wsfe")
-        auth = static_auth(ticket.token, ticket.sign, credential.cuit)
-        result = PARAMS[name](gateway.wsfe(session, auth))
+    with connected(options) as connection:
+        result = PARAMS[name](connection.wsfe())
     for row in result if isinstance(result, list) else [result]:
         click.echo(format_row(row))
 

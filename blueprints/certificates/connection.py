@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
+import requests
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -38,6 +40,51 @@ class NoActiveCertificate(Conflict):
     """The organization has no usable certificate for the configured environment."""
 
 
+@dataclass(frozen=True)
+class OrganizationSigner:
+    """An organization's active certificate and its WSAA tickets, for any ARCA service."""
+
+    credential: Credential
+    certificate_id: int
+    ticket: Callable[[str], AccessTicket]  # service name -> a valid ticket (logs in if needed)
+
+    def auth(self, service: str) -> Callable[[], tuple[str, str, str]]:
+        """Token, sign and CUIT for `service`, fetched at each call (tickets renew)."""
+
+        def current() -> tuple[str, str, str]:
+            ticket = self.ticket(service)
+            return ticket.token, ticket.sign, self.credential.cuit
+
+        return current
+
+
+def organization_signer(
+    session: DbSession, organization_id: int, gateway: ArcaGateway, http: requests.Session
+) -> OrganizationSigner:
+    """The organization's signer, with the tickets the app stores (database + cache), so every
+    caller shares them (WSAA refuses a second login for a service while a ticket is valid).
+
+    Raises `NoActiveCertificate` before any network call. Ends `session`'s transaction (commit:
+    call it with no half-done work) so that none stays open during the SOAP calls.
+    """
+    certificate = usable_certificate(session, organization_id, gateway)
+    credential = load_credential(session, certificate, get_keyring())
+    certificate_id = certificate.id
+    session.commit()
+    store = DatabaseTicketStore(
+        db.engine, get_keyring(), get_cache(), organization_id, certificate_id
+    )
+    lock = ticket_lock()
+    login = gateway.wsaa(http).login
+
+    def ticket(service: str) -> AccessTicket:
+        return get_ticket(
+            credential, service, gateway.environment_name, store, lock, login, gateway.now
+        )
+
+    return OrganizationSigner(credential, certificate_id, ticket)
+
+
 @dataclass
 class ArcaSession:
     """An organization's way into WSFEv1 for the length of a `with` block."""
@@ -52,39 +99,16 @@ class ArcaSession:
 def arca_client(
     session: DbSession, organization_id: int, gateway: ArcaGateway
 ) -> Iterator[ArcaSession]:
-    """WSFEv1 signed in as the organization (ticket from the database, logging in if needed).
-
-    Raises `NoActiveCertificate` before any network call. Ends `session`'s transaction (commit:
-    call it with no half-done work) so that none stays open during the SOAP calls.
-    """
-    certificate = usable_certificate(session, organization_id, gateway)
-    credential = load_credential(session, certificate, get_keyring())
-    certificate_id = certificate.id
-    session.commit()
-    store = DatabaseTicketStore(
-        db.engine, get_keyring(), get_cache(), organization_id, certificate_id
-    )
-    lock = ticket_lock()
+    """WSFEv1 signed in as the organization (see `organization_signer`)."""
     http = gateway.session()
     try:
-        wsaa = gateway.wsaa(http)
-
-        def ticket() -> AccessTicket:
-            return get_ticket(
-                credential,
-                WSFE_SERVICE,
-                gateway.environment_name,
-                store,
-                lock,
-                wsaa.login,
-                gateway.now,
-            )
-
-        def auth() -> tuple[str, str, str]:
-            current = ticket()
-            return current.token, current.sign, credential.cuit
-
-        yield ArcaSession(credential, certificate_id, gateway.wsfe(http, auth), ticket)
+        signer = organization_signer(session, organization_id, gateway, http)
+        yield ArcaSession(
+            signer.credential,
+            signer.certificate_id,
+            gateway.wsfe(http, signer.auth(WSFE_SERVICE)),
+            partial(signer.ticket, WSFE_SERVICE),
+        )
     finally:
         http.close()
 

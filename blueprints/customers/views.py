@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, flash, g, request, url_for
+from flask import Blueprint, Response, flash, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from blueprints.certificates.connection import NoActiveCertificate
 from blueprints.customers.exports import CUSTOMERS_CSV, KINDS, query_args, query_from
 from blueprints.customers.forms import ConfirmImportForm, CustomerForm, EmptyForm, ImportForm
 from blueprints.customers.imports import (
@@ -16,6 +17,12 @@ from blueprints.customers.imports import (
     progress,
 )
 from blueprints.customers.models import Customer
+from blueprints.customers.padron import (
+    looks_like_cuit,
+    lookup_day,
+    lookup_taxpayer,
+    padron_values,
+)
 from blueprints.customers.services import (
     CustomerInvalid,
     CustomerQuery,
@@ -35,6 +42,7 @@ from blueprints.customers.services import (
 from blueprints.dashboard.services import SETUP_CHECKS
 from blueprints.exports.services import EXPORT_KINDS, start_export
 from blueprints.organizations.models import MANAGER_ROLES, Role
+from core.arca import get_arca
 from core.db import db
 from core.errors import DomainError
 from core.tenancy import current_organization_id, organization_required, role_required
@@ -62,7 +70,7 @@ def customer_labels() -> dict[str, object]:
     return {"customer_tables": customer_tables, "display_document": display_document}
 
 
-# --- the list ------------------------------------------------------------------------------------
+# --- the list -----
 
 
 @bp.get("/")
@@ -91,7 +99,7 @@ def parse_query() -> CustomerQuery:
     return replace(query_from(request.args), after=request.args.get("after") or None)
 
 
-# --- one customer --------------------------------------------------------------------------------
+# --- one customer -----
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -143,7 +151,50 @@ def edit(customer_id: int) -> Response:
     return render("customers/edit.html", status=form_status(form), form=form, customer=customer)
 
 
-# --- inline edit and row actions (the list's htmx endpoints) --------------------------------------
+@bp.post("/padron")
+@role_required(*EDITORS)
+def padron() -> Response:
+    """Name, IVA condition and address from ARCA's padrón, as the form's fields partial.
+
+    Typing (`auto`) asks only once the number is a whole valid CUIT (204 until then); the
+    button always answers, with the reason when it cannot look the CUIT up."""
+    form = CustomerForm()
+    cuit = str(form.doc_number.data or "")
+    automatic = request.form.get("auto") == "1"
+    if automatic and not looks_like_cuit(cuit):
+        return Response(status=204)
+    try:
+        lookup = lookup_taxpayer(db.session, current_organization_id(), cuit, get_arca())
+    except NoActiveCertificate as error:
+        # Typing stays quiet without a certificate (nothing could ever be found); the button says.
+        return Response(status=204) if automatic else padron_problem(error, "error")
+    except DomainError as error:
+        return padron_problem(error, "warning" if error.status == 404 else "error")
+    for name, value in padron_values(lookup.taxpayer).items():
+        form[name].data = value
+    return render(
+        "customers/new.html",
+        "customers/_padron.html",
+        form=form,
+        padron_lookup=lookup,
+        padron_day=lookup_day(lookup),
+        padron_message=lookup.warning,
+    )
+
+
+def padron_problem(error: DomainError, level: str) -> Response:
+    """The reason alone, in the status line: the fields keep whatever was typed meanwhile."""
+    response = make_response(
+        render_template(
+            "customers/_padron_status.html", padron_message=error.message, padron_level=level
+        )
+    )
+    response.headers["HX-Retarget"] = "#padron-status"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+# --- inline edit and row actions (the list's htmx endpoints) -----
 
 
 @bp.get("/<int:customer_id>/row")
@@ -229,7 +280,7 @@ def show_error(form: CustomerForm, error: DomainError) -> None:
         attach_error(form, error)
 
 
-# --- CSV import ----------------------------------------------------------------------------------
+# --- CSV import -----
 
 
 @bp.route("/import", methods=["GET", "POST"])

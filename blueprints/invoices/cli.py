@@ -19,6 +19,7 @@ from sqlalchemy import select
 from arca.errors import ArcaError
 from blueprints.certificates.connection import arca_client
 from blueprints.invoices.authorization import build_request, reconcile_pending, same_voucher
+from blueprints.invoices.contingency_cli import caea_cli
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.verify import SequenceReport, verify_all, verify_job
 from blueprints.organizations.lookup import organization_option
@@ -27,6 +28,7 @@ from core.db import DbSession, db
 from core.jobs import enqueue
 
 invoices_cli = click.Group("invoices", help="Invoices and ARCA: settle unknown outcomes, audit.")
+invoices_cli.add_command(caea_cli)  # `invoices caea request|inform|status`
 
 
 @invoices_cli.command("reconcile")

@@ -45,6 +45,11 @@ class InvoiceStatus(StrEnum):
 EDITABLE = (InvoiceStatus.DRAFT, InvoiceStatus.REJECTED)
 
 
+class AuthorizationMode(StrEnum):
+    CAE = "CAE"  # FECAESolicitar: ARCA authorized it before it was issued
+    CAEA = "CAEA"  # contingency (RG 5782): issued with the fortnight's CAEA, informed later
+
+
 def authorization_key(invoice_id: int) -> str:
     """The key of an invoice's authorization request (`core.tasks`): one open at a time."""
     return f"invoice:{invoice_id}:authorize"
@@ -79,6 +84,12 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint(
             "status <> 'authorized' OR (number IS NOT NULL AND cae IS NOT NULL)",
             name="authorized_has_cae",
+        ),
+        # A contingency voucher carries the moment it was generated (CbteFchHsGen, migration
+        # 0018; triggers on SQLite).
+        CheckConstraint("authorization_mode IN ('CAE', 'CAEA')", name="authorization_mode"),
+        CheckConstraint(
+            "authorization_mode = 'CAE' OR generated_at IS NOT NULL", name="caea_has_generated_at"
         ),
         # A number is used once per sequence, whatever state holds it.
         Index(
@@ -161,9 +172,15 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
 
     associated_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     number: Mapped[int | None]
+    # The CAE, or for a contingency voucher (`authorization_mode` CAEA) the fortnight's CAEA
+    # and its last valid day: both are the "código de autorización" ARCA stores and prints.
     cae: Mapped[str | None] = mapped_column(String(14))
     cae_due: Mapped[dt.date | None]
     authorized_at: Mapped[dt.datetime | None]
+    authorization_mode: Mapped[str] = mapped_column(
+        String(4), default=AuthorizationMode.CAE, server_default=AuthorizationMode.CAE.value
+    )
+    generated_at: Mapped[dt.datetime | None]  # CbteFchHsGen, a CAEA voucher's issue moment
     observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -189,6 +206,10 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
     @property
     def editable(self) -> bool:
         return self.status in EDITABLE
+
+    @property
+    def by_caea(self) -> bool:
+        return self.authorization_mode == AuthorizationMode.CAEA
 
 
 class InvoiceLine(db.Model):  # type: ignore[name-defined]
@@ -267,6 +288,67 @@ class AuthorizationAttempt(db.Model):  # type: ignore[name-defined]
     request_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
     response_xml: Mapped[str | None] = mapped_column(Text, deferred=True)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CaeaCode(db.Model):  # type: ignore[name-defined]
+    """A fortnight's CAEA (FECAEASolicitar), asked for ahead so that vouchers can still be
+    issued while WSFE is down (RG 5782: contingency only). `fortnight` is ARCA's Orden (1: days
+    1-15, 2: 16 to the month's end); `no_movement` lists the points of sale reported without
+    movement (FECAEASinMovimientoInformar): {"point_of_sale", "result", "processed_on"}."""
+
+    __tablename__ = "caea_codes"
+    __table_args__ = (
+        Index(
+            "uq_caea_codes_organization_id_period_fortnight",
+            "organization_id",
+            "period",
+            "fortnight",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    period: Mapped[int]  # yyyymm
+    fortnight: Mapped[int]
+    code: Mapped[str] = mapped_column(String(14))
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date]
+    report_deadline: Mapped[dt.date]
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    no_movement: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class CaeaReportStatus(StrEnum):
+    PENDING = "pending"  # issued with the CAEA, not yet informed (FECAEARegInformativo)
+    INFORMED = "informed"  # ARCA accepted it: FECompConsultar returns it
+    REJECTED = "rejected"  # ARCA refused it: `messages` says why; a person must act
+
+
+class CaeaReport(db.Model):  # type: ignore[name-defined]
+    """Where a contingency voucher stands with ARCA. Kept apart from the invoice, which is
+    immutable once issued (migration 0004): informing it changes only this row."""
+
+    __tablename__ = "caea_reports"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'informed', 'rejected')", name="status"),
+        Index("ix_caea_reports_organization_id_status", "organization_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), unique=True
+    )
+    caea_code_id: Mapped[int] = mapped_column(ForeignKey("caea_codes.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CaeaReportStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    informed_at: Mapped[dt.datetime | None]
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()
+    caea: Mapped[CaeaCode] = relationship()
 
 
 class _DailyTotalColumns:

@@ -156,6 +156,9 @@ class PdfVoucher:
     legends: tuple[str, ...] = ()
     associated_voucher: str | None = None
     receiver_is_final_consumer: bool = False
+    # "CAE", or "CAEA" for a contingency voucher: the code printed is then the fortnight's
+    # CAEA and its date the CAEA's last valid day (RG 5782).
+    authorization_kind: str = "CAE"
 
 
 CopyLabel: TypeAlias = str
@@ -937,8 +940,9 @@ class _Layout:
             x += QR_SIZE + 6
         if voucher.cae:
             ops.text(x, top + 8, "Comprobante Autorizado", bold=True, size=10)
-            ops.pair(x, top + 15, "CAE N°: ", _clean(voucher.cae), size=10)
-            ops.pair(x, top + 21, "Fecha de Vto. de CAE: ", _day(voucher.cae_due), size=10)
+            kind = voucher.authorization_kind
+            ops.pair(x, top + 15, f"{kind} N°: ", _clean(voucher.cae), size=10)
+            ops.pair(x, top + 21, f"Fecha de Vto. de {kind}: ", _day(voucher.cae_due), size=10)
         else:
             ops.text(x, top + 8, "Comprobante no autorizado: sin CAE", bold=True, size=10)
             ops.text(x, top + 14, "No válido como factura.", size=9)

@@ -31,6 +31,7 @@ from arca.codes import (
     VoucherKind,
 )
 from arca.cuit import compute_check_digit, is_valid_cuit, normalize_cuit
+from arca.padron import Taxpayer
 from arca.wsfe import AssociatedVoucher
 from blueprints.invoices.letters import (
     ISSUED_KINDS,
@@ -43,7 +44,13 @@ from blueprints.invoices.letters import (
 from blueprints.invoices.totals import CENT, HUNDRED, Line, Problem, Totals, line_problems
 from core.i18n import format_money
 
-__all__ = ["DEFAULT_CONSUMER_THRESHOLD", "PreflightInput", "Problem", "run_preflight"]
+__all__ = [
+    "DEFAULT_CONSUMER_THRESHOLD",
+    "PreflightInput",
+    "Problem",
+    "padron_warnings",
+    "run_preflight",
+]
 
 # RG 5700/2025: an anonymous final consumer (DocTipo 99) is allowed below ARS 10.000.000
 # ("equal or greater" must be identified). Whether the WS applies exactly this figure is not
@@ -153,7 +160,7 @@ def run_preflight(data: PreflightInput) -> list[Problem]:
     return [problem for check in CHECKS for problem in check(data)]
 
 
-# --- issuer and point of sale ---------------------------------------------------------------
+# --- issuer and point of sale ---------------------------------------------------------------------
 
 
 def check_issuer(data: PreflightInput) -> list[Problem]:
@@ -202,7 +209,8 @@ def check_point_of_sale(data: PreflightInput) -> list[Problem]:
             number=number,
         )
         return [Problem("point_of_sale", message, 10005)]
-    if data.emission_type.strip().upper() != "CAE":
+    # ARCA writes "CAE - Ri Iva" (FEParamGetPtosVenta); the kind is the part before " - ".
+    if data.emission_type.split(" - ")[0].strip().upper() != "CAE":
         message = _(
             "El punto de venta %(number)s es de tipo %(emission)s y Talonario pide CAE. Elegí "
             "un punto de venta de tipo CAE.",
@@ -213,7 +221,7 @@ def check_point_of_sale(data: PreflightInput) -> list[Problem]:
     return []
 
 
-# --- voucher type ------------------------------------------------------------------------------
+# --- voucher type ---------------------------------------------------------------------------------
 
 
 def check_voucher_type(data: PreflightInput) -> list[Problem]:
@@ -261,7 +269,7 @@ def _issuable_classes(data: PreflightInput) -> frozenset[str]:
     return frozenset({"ALEY" if data.a_with_legend else "A", "B"})
 
 
-# --- lines -----------------------------------------------------------------------------------
+# --- lines ----------------------------------------------------------------------------------------
 
 
 def check_lines(data: PreflightInput) -> list[Problem]:
@@ -273,7 +281,7 @@ def check_lines(data: PreflightInput) -> list[Problem]:
     ]
 
 
-# --- dates -----------------------------------------------------------------------------------
+# --- dates ----------------------------------------------------------------------------------------
 
 
 def check_issue_date(data: PreflightInput) -> list[Problem]:
@@ -353,7 +361,7 @@ def check_service_dates(data: PreflightInput) -> list[Problem]:
     return problems
 
 
-# --- receiver --------------------------------------------------------------------------------
+# --- receiver -------------------------------------------------------------------------------------
 
 
 def check_receiver(data: PreflightInput) -> list[Problem]:
@@ -444,7 +452,7 @@ def check_consumer_threshold(data: PreflightInput) -> list[Problem]:
     return [Problem("doc_type", message, 10015)]
 
 
-# --- amounts -----------------------------------------------------------------------------------
+# --- amounts --------------------------------------------------------------------------------------
 
 
 def check_amounts(data: PreflightInput) -> list[Problem]:
@@ -614,7 +622,7 @@ def _taxes(totals: Totals) -> list[Problem]:
     return problems
 
 
-# --- currency ----------------------------------------------------------------------------------
+# --- currency -------------------------------------------------------------------------------------
 
 
 def check_currency(data: PreflightInput) -> list[Problem]:
@@ -664,7 +672,7 @@ def _peso_problems(data: PreflightInput) -> list[Problem]:
     return problems
 
 
-# --- notes ---------------------------------------------------------------------------------------
+# --- notes ----------------------------------------------------------------------------------------
 
 
 def check_associated(data: PreflightInput) -> list[Problem]:
@@ -734,3 +742,41 @@ CHECKS: tuple[Check, ...] = (
     check_currency,
     check_associated,
 )
+
+
+# --- warnings: worth a look, never blocking -------------------------------------------------------
+
+PADRON_DOCUMENTS = frozenset({DocumentType.CUIT, DocumentType.CUIL})
+
+
+def padron_warnings(
+    doc_type: int,
+    doc_number: str,
+    receiver_condition_id: int,
+    taxpayer: Taxpayer | None,
+    looked_up_on: str = "",
+) -> list[Problem]:
+    """A warning when ARCA's padrón registers the receiver under another IVA condition than
+    the invoice's (`taxpayer` is the cached answer for `doc_number`, None when there is none).
+
+    Not an error: ARCA does not check the condition against its register on FECAESolicitar
+    in every case, the padrón may lag a recent change, and the user may know better; the
+    warning lets them look before the CAE fixes it. Silent when the padrón cannot tell (A13,
+    an answer with errors, an inactive taxpayer: the form explains those)."""
+    if doc_type not in PADRON_DOCUMENTS or taxpayer is None:
+        return []
+    registered = taxpayer.iva_condition
+    if normalize_cuit(taxpayer.cuit) != normalize_cuit(doc_number) or registered is None:
+        return []
+    if registered == receiver_condition_id or not taxpayer.is_active:
+        return []
+    known = RECEIVER_CONDITIONS.get(registered)
+    chosen = RECEIVER_CONDITIONS.get(receiver_condition_id)
+    message = _(
+        "En el padrón de ARCA%(day)s el cliente figura como «%(registered)s» y la factura dice "
+        "«%(chosen)s». Revisá la condición frente al IVA del cliente.",
+        day=_(" (consulta del %(day)s)", day=looked_up_on) if looked_up_on else "",
+        registered=known.description if known else registered,
+        chosen=chosen.description if chosen else receiver_condition_id,
+    )
+    return [Problem("receiver_condition_id", message)]

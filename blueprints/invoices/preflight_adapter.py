@@ -1,5 +1,10 @@
 """The stored invoice and what the app knows (certificate, point of sale, last authorized date)
-as the pure preflight's input. Reads the database only; never calls ARCA."""
+as the pure preflight's input. Reads the database only; never calls ARCA.
+
+The padrón warning reads only the padrón answer already in the cache (a lookup from the customer
+form or the API within the last day): the preflight runs on every invoice page and before every
+authorization, in batches of 250, and a SOAP call each time would make it slow and make it fail
+when ARCA is down, for a warning that never blocks."""
 
 from __future__ import annotations
 
@@ -13,8 +18,15 @@ from sqlalchemy import func, select
 from arca.codes import IssuerCondition, VoucherKind
 from arca.wsfe import AssociatedVoucher, VatAmount
 from blueprints.certificates.services import has_active_certificate
+from blueprints.customers.padron import cached_lookup, lookup_day
 from blueprints.invoices.models import Invoice, InvoiceStatus
-from blueprints.invoices.preflight import PreflightInput, Problem, run_preflight
+from blueprints.invoices.preflight import (
+    PADRON_DOCUMENTS,
+    PreflightInput,
+    Problem,
+    padron_warnings,
+    run_preflight,
+)
 from blueprints.invoices.services import credited_so_far, stored_line
 from blueprints.invoices.totals import Line, Totals, compute_totals
 from blueprints.organizations.models import Organization
@@ -33,6 +45,23 @@ def arca_today(gateway: ArcaGateway) -> dt.date:
 def preflight_problems(session: DbSession, invoice: Invoice, gateway: ArcaGateway) -> list[Problem]:
     """Every reason ARCA would refuse the invoice as stored; [] when it should pass."""
     return run_preflight(preflight_input(session, invoice, gateway))
+
+
+def preflight_warnings(invoice: Invoice) -> list[Problem]:
+    """What deserves a look but does not stop the invoice: the receiver's IVA condition
+    against ARCA's padrón, as cached (never calls ARCA)."""
+    if invoice.receiver_doc_type not in PADRON_DOCUMENTS:
+        return []
+    lookup = cached_lookup(invoice.organization_id, invoice.receiver_doc_number)
+    if lookup is None:
+        return []
+    return padron_warnings(
+        invoice.receiver_doc_type,
+        invoice.receiver_doc_number,
+        invoice.receiver_condition,
+        lookup.taxpayer,
+        lookup_day(lookup),
+    )
 
 
 def preflight_input(session: DbSession, invoice: Invoice, gateway: ArcaGateway) -> PreflightInput:

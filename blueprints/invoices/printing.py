@@ -113,6 +113,7 @@ def pdf_voucher(session: DbSession, invoice: Invoice) -> PdfVoucher:
         legends=voucher_legends(invoice.letter, invoice.receiver_condition),  # type: ignore[arg-type]
         associated_voucher=_associated(invoice),
         receiver_is_final_consumer=invoice.receiver_condition == CONSUMIDOR_FINAL,
+        authorization_kind="CAEA" if invoice.by_caea else "CAE",
     )
 
 
@@ -156,6 +157,7 @@ def qr_url(session: DbSession, invoice: Invoice) -> str:
         doc_type=invoice.receiver_doc_type,
         doc_number=digits,
         cae=invoice.cae or "0",
+        authorization_type="A" if invoice.by_caea else "E",  # RG 4892: tipoCodAut
     )
     return build_qr_url(payload)
 

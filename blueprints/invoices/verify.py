@@ -400,7 +400,15 @@ def _beyond_arca(session: DbSession, sequence: Sequence, last: int) -> list[Find
     ).all()
     found = []
     for invoice in invoices:
-        if invoice.status == InvoiceStatus.AUTHORIZED:
+        if invoice.status == InvoiceStatus.AUTHORIZED and invoice.by_caea:
+            # Issued in contingency: ARCA learns of it when the job informs it (or refused it).
+            text = "issued with the CAEA, not yet informed to ARCA (the CAEA job informs it)"
+            found.append(
+                Finding(
+                    "pending", invoice.number, text, invoice.id, None, describe_invoice(invoice)
+                )
+            )
+        elif invoice.status == InvoiceStatus.AUTHORIZED:
             text = "authorized here, ARCA has no such voucher"
             found.append(
                 Finding("gap", invoice.number, text, invoice.id, None, describe_invoice(invoice))
@@ -556,6 +564,7 @@ def describe_invoice(invoice: Invoice) -> str:
     number = f"{invoice.number:08d}" if invoice.number else "(no number)"
     return (
         f"app invoice {invoice.id} [{invoice.status}] {invoice.point_of_sale_number:05d}-{number}"
-        f" CAE {invoice.cae or '-'} date {ours.date} receiver {ours.doc_type}/{ours.doc_number}"
+        f" {invoice.authorization_mode} {invoice.cae or '-'} date {ours.date}"
+        f" receiver {ours.doc_type}/{ours.doc_number}"
         f" net {ours.net} VAT {ours.vat_total} total {ours.total} {ours.currency}"
     )

@@ -30,6 +30,7 @@ from blueprints.invoices.bulk import (
     load_progress,
     start_bulk_authorization,
 )
+from blueprints.invoices.contingency import caea_report_of, contingency_offer
 from blueprints.invoices.exports import INVOICES_CSV, KINDS, PACKAGE
 from blueprints.invoices.forms import (
     CURRENCIES,
@@ -61,7 +62,11 @@ from blueprints.invoices.listing import (
 from blueprints.invoices.models import Invoice
 from blueprints.invoices.monotributo import load_scale, standing
 from blueprints.invoices.package import Month, pdf_file_name
-from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
+from blueprints.invoices.preflight_adapter import (
+    arca_today,
+    preflight_problems,
+    preflight_warnings,
+)
 from blueprints.invoices.printing import invoice_pdf, pdf_line
 from blueprints.invoices.services import (
     CONSUMIDOR_FINAL,
@@ -384,8 +389,11 @@ def render_status(template: str, invoice: Invoice, queued: bool) -> Response:
         notes=notes_on(db.session, invoice),
         queued=queued,
         problems=preflight_problems(db.session, invoice, get_arca()) if invoice.editable else [],
+        preflight_warnings=preflight_warnings(invoice) if invoice.editable else [],
         reviewed=review_token(invoice),
         note_actions=note_actions(invoice),
+        caea_blocked=contingency_offer(db.session, invoice, get_arca()),
+        caea_report=caea_report_of(db.session, invoice) if invoice.by_caea else None,
     )
 
 
@@ -667,3 +675,7 @@ def render_editor(form: InvoiceForm, invoice: Invoice | None, status: int = 200)
         kinds=VoucherKind,
         today=dt.date.today(),
     )
+
+
+# Routes of the contingency (CAEA) on this blueprint: registered when this module is imported.
+import blueprints.invoices.contingency_views  # noqa: E402, F401

@@ -50,14 +50,15 @@ def test_new_business_gets_a_certificate_and_reaches_arca(
     expect(report.locator("#connection-login")).to_contain_text("Autenticación WSAA")
     expect(report.locator("#connection-login .badge-success")).to_have_text("OK")
     expect(report.locator("#connection-points_of_sale .badge-success")).to_have_text("OK")
-    expect(report.locator("[data-point-of-sale]")).to_have_count(5)
+    # The sandbox's five CAE points of sale and its CAEA (contingency) one.
+    expect(report.locator("[data-point-of-sale]")).to_have_count(6)
     expect(report.locator("[data-point-of-sale='1']")).to_have_text("00001")
 
     # The connection test recorded what ARCA listed: the points of sale page shows them.
     page.get_by_role("navigation").get_by_role("link", name="Puntos de venta").click()
     expect(page).to_have_url(re.compile(r"/points-of-sale/$"))
     points = page.locator("#points-of-sale article.point-of-sale")
-    expect(points).to_have_count(5)
+    expect(points).to_have_count(6)
     expect(points.first.locator(".point-number")).to_have_text("00001")
     expect(points.first.locator(".badge-success")).to_have_text("Habilitado")
 

@@ -33,10 +33,10 @@ def test_sync_refresh_edit_and_add_by_hand(
 
     page.get_by_role("button", name="Sincronizar con ARCA").click()
     expect(
-        page.get_by_text("ARCA informó 5 puntos de venta; 5 nuevos en la lista.")
+        page.get_by_text("ARCA informó 6 puntos de venta; 6 nuevos en la lista.")
     ).to_be_visible()
     cards = page.locator("article.point-of-sale")
-    expect(cards).to_have_count(5)
+    expect(cards).to_have_count(6)  # the sandbox's 5 CAE points of sale and its CAEA one
     first = cards.first
     expect(first.locator(".point-number")).to_have_text("00001")
     expect(first).to_contain_text("El de la organización: Av. Corrientes 1234, CABA")
@@ -64,7 +64,7 @@ def test_sync_refresh_edit_and_add_by_hand(
     page.locator("#add-point-of-sale").get_by_label("Número").fill("12")
     page.locator("#add-point-of-sale").get_by_role("button", name="Agregar", exact=True).click()
     expect(page.get_by_text("Agregaste el punto de venta 00012.")).to_be_visible()
-    expect(cards).to_have_count(6)
+    expect(cards).to_have_count(7)
     expect(cards.last).to_contain_text("No figura en ARCA")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "points-of-sale.png"), full_page=True)

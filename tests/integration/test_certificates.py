@@ -137,7 +137,7 @@ def test_sandbox_ca_then_connection_test(app: Flask, owner: FlaskClient) -> None
         assert record.service == "wsfe" and record.environment == "sandbox"
         assert "<token>" not in record.ticket and record.ticket.startswith("v1.")
         numbers = db.session.scalars(select(PointOfSale.number)).all()
-        assert sorted(numbers) == [1, 2, 3, 4, 5]
+        assert sorted(numbers) == [1, 2, 3, 4, 5, 6]  # 6: the CAEA one
 
 
 def test_connection_test_without_a_certificate_says_so(app: Flask, owner: FlaskClient) -> None:

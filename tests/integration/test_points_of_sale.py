@@ -110,12 +110,14 @@ def test_sync_against_the_sandbox(app: Flask, owner: FlaskClient) -> None:
     response = post(owner, f"{PAGE}sync")
     assert response.status_code == 200, text_of(response)
     assert starts_with(response, '<div id="points-of-sale"')
-    assert "ARCA informó 5 puntos de venta; 5 nuevos en la lista." in text_of(response)
-    assert all(f"0000{n}" in text_of(response) for n in range(1, 6))
+    # The sandbox's five CAE points of sale and its CAEA (contingency) one, 6.
+    assert "ARCA informó 6 puntos de venta; 6 nuevos en la lista." in text_of(response)
+    assert all(f"0000{n}" in text_of(response) for n in range(1, 7))
     with app.app_context():
         points = db.session.scalars(select(PointOfSale).order_by(PointOfSale.number)).all()
-        assert [p.number for p in points] == [1, 2, 3, 4, 5]
-        assert {(p.emission_type, p.blocked, p.closed_on) for p in points} == {("CAE", False, None)}
+        assert [p.number for p in points] == [1, 2, 3, 4, 5, 6]
+        regimes = {(p.emission_type.split()[0], p.blocked, p.closed_on) for p in points}
+        assert regimes == {("CAE", False, None), ("CAEA", False, None)}
         assert all(p.synced_at is not None for p in points)
         assert "points_of_sale.sync" in db.session.scalars(select(AuditEvent.action)).all()
     again = post(owner, f"{PAGE}sync")
@@ -134,7 +136,7 @@ def test_sync_without_javascript_redirects_with_a_flash(app: Flask, owner: Flask
     response = owner.post(f"{PAGE}sync", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["Location"].endswith(PAGE)
-    assert "ARCA informó 5 puntos de venta" in text_of(owner.get(PAGE))
+    assert "ARCA informó 6 puntos de venta" in text_of(owner.get(PAGE))
 
 
 def test_add_by_hand_and_duplicates_refused(app: Flask, owner: FlaskClient) -> None:

@@ -7,6 +7,7 @@ import pytest
 from lxml import etree
 from werkzeug.test import Client
 
+from arca.sandbox import Sandbox
 from tests.sandbox.helpers import body_of, cae_request, call_wsfe, consultar_xml, detail_xml
 from tests.sandbox.test_acceptance import published_wsdl
 
@@ -83,6 +84,7 @@ def test_consultar_ultimo_and_errors(client: Client, auth: str, schema: etree.XM
         ("FEParamGetCondicionIvaReceptor", "<ClaseCmp>Z</ClaseCmp>"),
         ("FECompTotXRequest", ""),
         ("FEParamGetTiposPaises", ""),
+        ("FEParamGetActividades", ""),
         ("FECAEASinMovimientoInformar", "<PtoVta>1</PtoVta><CAEA>1</CAEA>"),
     ],
 )
@@ -92,3 +94,22 @@ def test_parameter_and_other_operations(
     response = call_wsfe(client, operation, auth + extra)
     assert response.status_code == 200
     assert_valid(schema, body_of(response))
+
+
+def test_events_keep_every_answer_valid(
+    client: Client, auth: str, sandbox: Sandbox, schema: etree.XMLSchema
+) -> None:
+    """`Events` sit where each result type's sequence has them (before Errors in FECAEResponse)."""
+    sandbox.announce(35, "Aviso de prueba")
+    for operation, inner in (
+        ("FECAESolicitar", cae_request(auth, [detail_xml(1)])),
+        ("FECAESolicitar", cae_request(auth, [detail_xml(5)])),  # 10016: Events, then Errors
+        ("FECompConsultar", auth + consultar_xml(1)),
+        ("FECompConsultar", auth + consultar_xml(9)),
+        ("FECompUltimoAutorizado", auth + "<PtoVta>1</PtoVta><CbteTipo>6</CbteTipo>"),
+        ("FEParamGetTiposIva", auth),
+        ("FEDummy", ""),
+    ):
+        answer = body_of(call_wsfe(client, operation, inner))
+        assert_valid(schema, answer)
+        assert (answer.find(".//{*}Events") is None) == (operation == "FEDummy")

@@ -396,6 +396,11 @@ class Preflight(BaseModel):
 
     ok: bool
     problems: list[PreflightIssue]
+    warnings: list[PreflightIssue] = Field(
+        default_factory=list,
+        description="Worth a look, never blocking: e.g. the receiver's IVA condition differs "
+        "from ARCA's padrón (as last looked up, within a day).",
+    )
     type: CodeName
     totals: Totals
 
@@ -593,10 +598,15 @@ def status_of(
     )
 
 
-def preflight_of(invoice: InvoiceRow, problems: list[PreflightProblemRow]) -> Preflight:
+def preflight_of(
+    invoice: InvoiceRow,
+    problems: list[PreflightProblemRow],
+    warnings: list[PreflightProblemRow] | None = None,
+) -> Preflight:
     return Preflight(
         ok=not problems,
         problems=[issue_of(p) for p in problems],
+        warnings=[issue_of(w) for w in warnings or []],
         type=voucher_type(invoice.invoice_type),
         totals=totals_of(invoice),
     )

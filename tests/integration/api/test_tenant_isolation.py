@@ -82,7 +82,11 @@ PATH_OBJECTS = {
     "key": "batch",
     "webhook_id": "webhook",
     "delivery_id": "delivery",
+    "cuit": "cuit",
 }
+# Kinds that belong to no organization (a CUIT in ARCA's padrón is public): the same value in
+# every world, and no reference to another organization's rows.
+PUBLIC_KINDS = frozenset({"cuit"})
 
 
 def new_customer() -> dict[str, Any]:
@@ -145,6 +149,7 @@ CALLS: dict[str, list[Call]] = {
     "send_webhook_test": [Call()],
     "list_webhook_deliveries": [Call()],
     "resend_webhook_delivery": [Call()],
+    "get_padron": [Call()],
 }
 
 
@@ -201,11 +206,16 @@ class World:
         self.get("webhook")  # makes the endpoint's delivery beside it
         return int(self.made["delivery"])
 
+    def make_cuit(self) -> str:
+        return "30712345671"  # the sandbox padrón's Responsable Inscripto company
+
 
 class Nowhere(World):
     """Ids that belong to no organization."""
 
     def get(self, kind: str) -> int | str:
+        if kind in PUBLIC_KINDS:
+            return super().get(kind)
         return NOWHERE_KEY if kind == "batch" else NOWHERE
 
 
@@ -270,9 +280,9 @@ def send(
 
 
 def kinds_of(operation: Operation, call: Call) -> set[str]:
-    """The objects a call names (so they can be made before rows are compared)."""
+    """The organization's objects a call names (so they can be made before rows are compared)."""
     kinds = {call.path.get(name, PATH_OBJECTS[name]) for name in operation.path_parameters}
-    return kinds | refs_in(call.body) | refs_in(call.query)
+    return (kinds | refs_in(call.body) | refs_in(call.query)) - PUBLIC_KINDS
 
 
 def refs_in(template: Any) -> set[str]:
