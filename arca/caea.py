@@ -21,16 +21,12 @@ import calendar
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from arca.errors import Message
 from arca.wsfe import (
     ARGENTINA,
-    NS,
-    CaeDetail,
     CaeRequest,
-    CaeResponse,
-    Result,
     _int,
     _text,
     build_detail,
@@ -183,49 +179,6 @@ def parse_caea(result_get: Any) -> Caea | None:
         report_deadline=deadline,
         processed_at=parse_timestamp(_text(result_get, "FchProceso")),
         observations=tuple(parse_messages(result_get, "Observaciones", "Obs")),
-    )
-
-
-def parse_caea_inform_result(
-    result: Any, raw_request_xml: str, raw_response_xml: str
-) -> CaeResponse:
-    """A `FECAEARegInformativoResult` as a `CaeResponse`; each detail's `cae` holds the CAEA
-    ARCA echoed (None on rejection, where ARCA answers `<CAEA />`) and `cae_due` is None.
-
-    Raises `ValueError` when it carries no usable `Resultado` and no errors.
-    """
-    header = result.find(NS + "FeCabResp")
-    errors = parse_messages(result, "Errors", "Err")
-    outcome = _text(header, "Resultado") if header is not None else None
-    if not outcome and errors:
-        outcome = "R"
-    if outcome not in ("A", "R", "P"):
-        raise ValueError(f"FECAEARegInformativo answered without a valid Resultado ({outcome!r})")
-    nodes = result.findall(f"{NS}FeDetResp/{NS}FECAEADetResponse")
-    details = [_inform_detail(node) for node in nodes]
-    return CaeResponse(
-        result=cast(Result, outcome),
-        details=details,
-        errors=errors,
-        events=parse_messages(result, "Events", "Evt"),
-        raw_request_xml=raw_request_xml,
-        raw_response_xml=raw_response_xml,
-        processed_at=parse_timestamp(_text(header, "FchProceso")) if header is not None else None,
-    )
-
-
-def _inform_detail(node: Any) -> CaeDetail:
-    return CaeDetail(
-        number=_int(node, "CbteDesde"),
-        number_to=_int(node, "CbteHasta"),
-        result=_text(node, "Resultado") or "",
-        cae=_text(node, "CAEA") or None,
-        cae_due=None,
-        observations=parse_messages(node, "Observaciones", "Obs"),
-        concept=_int(node, "Concepto", 0) or None,
-        doc_type=_int(node, "DocTipo", -1) if _text(node, "DocTipo") else None,
-        doc_number=_int(node, "DocNro", 0) if _text(node, "DocNro") else None,
-        date=parse_date(_text(node, "CbteFch")),
     )
 
 

@@ -570,8 +570,16 @@ def parse_detail(element: Any) -> VoucherDetail:
     )
 
 
-def parse_cae_result(result: Any, raw_request_xml: str, raw_response_xml: str) -> CaeResponse:
-    """A `FECAESolicitarResult` element as a `CaeResponse`.
+def parse_cae_result(
+    result: Any,
+    raw_request_xml: str,
+    raw_response_xml: str,
+    operation: str = "FECAESolicitar",
+    code: str = "CAE",
+) -> CaeResponse:
+    """A `FECAESolicitarResult` element as a `CaeResponse` (or, with `operation`
+    "FECAEARegInformativo" and `code` "CAEA", its result: each detail's `cae` then holds the
+    CAEA ARCA echoed and `cae_due` is None).
 
     Raises `ValueError` when it carries no usable `Resultado` and no errors: an answer that
     says nothing cannot be trusted to mean "rejected".
@@ -582,21 +590,10 @@ def parse_cae_result(result: Any, raw_request_xml: str, raw_response_xml: str) -
     if not outcome and errors:
         outcome = "R"  # request-level errors without a header: nothing was processed
     if outcome not in ("A", "R", "P"):
-        raise ValueError(f"FECAESolicitar answered without a valid Resultado ({outcome!r})")
+        raise ValueError(f"{operation} answered without a valid Resultado ({outcome!r})")
+    detail_tag = "FECAEADetResponse" if code == "CAEA" else "FECAEDetResponse"
     details = [
-        CaeDetail(
-            number=_int(node, "CbteDesde"),
-            number_to=_int(node, "CbteHasta"),
-            result=_text(node, "Resultado") or "",
-            cae=_text(node, "CAE") or None,  # "<CAE />" on rejection
-            cae_due=parse_date(_text(node, "CAEFchVto")),
-            observations=parse_messages(node, "Observaciones", "Obs"),
-            concept=_int(node, "Concepto", 0) or None,
-            doc_type=_int(node, "DocTipo", -1) if _text(node, "DocTipo") else None,
-            doc_number=_int(node, "DocNro", 0) if _text(node, "DocNro") else None,
-            date=parse_date(_text(node, "CbteFch")),
-        )
-        for node in result.findall(f"{NS}FeDetResp/{NS}FECAEDetResponse")
+        _cae_detail(node, code) for node in result.findall(f"{NS}FeDetResp/{NS}{detail_tag}")
     ]
     return CaeResponse(
         result=cast(Result, outcome),
@@ -606,6 +603,21 @@ def parse_cae_result(result: Any, raw_request_xml: str, raw_response_xml: str) -
         raw_request_xml=raw_request_xml,
         raw_response_xml=raw_response_xml,
         processed_at=parse_timestamp(_text(header, "FchProceso")) if header is not None else None,
+    )
+
+
+def _cae_detail(node: Any, code: str) -> CaeDetail:
+    return CaeDetail(
+        number=_int(node, "CbteDesde"),
+        number_to=_int(node, "CbteHasta"),
+        result=_text(node, "Resultado") or "",
+        cae=_text(node, code) or None,  # "<CAE />" (or "<CAEA />") on rejection
+        cae_due=parse_date(_text(node, "CAEFchVto")),  # absent for CAEA: None
+        observations=parse_messages(node, "Observaciones", "Obs"),
+        concept=_int(node, "Concepto", 0) or None,
+        doc_type=_int(node, "DocTipo", -1) if _text(node, "DocTipo") else None,
+        doc_number=_int(node, "DocNro", 0) if _text(node, "DocNro") else None,
+        date=parse_date(_text(node, "CbteFch")),
     )
 
 
@@ -817,7 +829,7 @@ class WsfeClient:
         an informed voucher has `emission_type` "CAEA"). Raises `ValueError` (nothing sent)
         for a request that does not fit (see `arca.caea.build_caea_inform_request`).
         """
-        from arca.caea import build_caea_inform_request, parse_caea_inform_result
+        from arca.caea import build_caea_inform_request
 
         if not request.details:
             raise ValueError("a CAEA report needs at least one voucher")
@@ -829,7 +841,13 @@ class WsfeClient:
         raw_request = redact_auth(envelope)
         answer = self._post("FECAEARegInformativo", body, mutating=True, raw_request=raw_request)
         try:
-            return parse_caea_inform_result(answer.result, raw_request, answer.raw_response_xml)
+            return parse_cae_result(
+                answer.result,
+                raw_request,
+                answer.raw_response_xml,
+                operation="FECAEARegInformativo",
+                code="CAEA",
+            )
         except (ValueError, InvalidOperation) as exc:
             message = f"unreadable FECAEARegInformativo answer: {exc}"
             raise OutcomeUnknown(message, raw_request) from exc

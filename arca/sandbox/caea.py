@@ -34,7 +34,13 @@ from arca.sandbox.rules import (
 from arca.sandbox.soap import Node
 from arca.sandbox.state import State
 from arca.sandbox.vouchers import FEV1, CbteAsoc, child, read_detail, read_int, text, to_detail
-from arca.sandbox.wsfe import OpResult, authenticate, errors_node
+from arca.sandbox.wsfe import (
+    OpResult,
+    authenticate,
+    cab_response,
+    det_response_head,
+    errors_node,
+)
 
 # ARCA's texts, recorded unless marked. Codes marked "sandbox" have no recorded answer: the
 # sandbox chose them (docs/arca-sandbox.md, CAEA section).
@@ -357,30 +363,15 @@ def _inform_response(
     resultado = results.pop() if len(results) == 1 else "P"
     if errors and resultado == "A":
         resultado = "R"
-    cant_reg, pto_vta, cbte_tipo = header
-    cab: Node = (
-        "FeCabResp",
-        [
-            ("Cuit", cuit),
-            ("PtoVta", str(pto_vta)),
-            ("CbteTipo", str(cbte_tipo)),
-            ("FchProceso", _stamp(state.clock.now())),
-            ("CantReg", str(cant_reg)),
-            ("Resultado", resultado),
-            ("Reproceso", "N"),
-        ],
-    )
+    cab = cab_response(state, cuit, header, resultado)
     nodes: list[Node] = [cab, ("FeDetResp", [_det_response(item) for item in informed])]
     if errors:
         nodes.append(errors_node(errors))
-    return OpResult(("FECAEARegInformativoResult", nodes), cuit, cant_reg, resultado)
+    return OpResult(("FECAEARegInformativoResult", nodes), cuit, header[0], resultado)
 
 
 def _det_response(item: _Informed) -> Node:
-    raw = item.raw
-    nodes: list[Node] = [(n, raw.get(n, "0")) for n in ("Concepto", "DocTipo", "DocNro")]
-    nodes += [(n, raw.get(n, "0")) for n in ("CbteDesde", "CbteHasta")]
-    nodes += [("CbteFch", raw.get("CbteFch", "")), ("Resultado", "A" if item.approved else "R")]
+    nodes = det_response_head(item.raw, item.approved)
     if item.findings:
         observations: list[Node] = [
             ("Obs", [("Code", str(c)), ("Msg", m)]) for c, m in item.findings

@@ -262,20 +262,7 @@ class SequenceTx:
         ).fetchone()
         if row is None:
             return self._find_caea_voucher(cuit, pto_vta, cbte_tipo, number)
-        observations = [(int(code), str(msg)) for code, msg in json.loads(row[10])]
-        return StoredVoucher(
-            cuit=row[0],
-            pto_vta=row[1],
-            cbte_tipo=row[2],
-            cbte_desde=row[3],
-            cbte_hasta=row[4],
-            cbte_fch=row[5],
-            cae=row[6],
-            cae_fch_vto=row[7],
-            fch_proceso=row[8],
-            detail=json.loads(row[9]),
-            observations=observations,
-        )
+        return _stored_voucher(row, "CAE")
 
     def _find_caea_voucher(
         self, cuit: str, pto_vta: int, cbte_tipo: int, number: int
@@ -288,20 +275,7 @@ class SequenceTx:
         ).fetchone()
         if row is None:
             return None
-        return StoredVoucher(
-            cuit=row[0],
-            pto_vta=row[1],
-            cbte_tipo=row[2],
-            cbte_desde=row[3],
-            cbte_hasta=row[4],
-            cbte_fch=row[5],
-            cae=row[6],
-            cae_fch_vto=row[7],
-            fch_proceso=row[8],
-            detail=json.loads(row[9]),
-            observations=[(int(code), str(msg)) for code, msg in json.loads(row[10])],
-            emission_type="CAEA",
-        )
+        return _stored_voucher(row, "CAEA")
 
 
 class Ledger:
@@ -412,3 +386,21 @@ class Ledger:
         with self.transaction():
             for table in _RESET_TABLES:
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+def _stored_voucher(row: tuple[Any, ...], emission_type: str) -> StoredVoucher:
+    """A `vouchers` or `caea_vouchers` row (same leading columns) as a `StoredVoucher`."""
+    return StoredVoucher(
+        cuit=row[0],
+        pto_vta=row[1],
+        cbte_tipo=row[2],
+        cbte_desde=row[3],
+        cbte_hasta=row[4],
+        cbte_fch=row[5],
+        cae=row[6],
+        cae_fch_vto=row[7],
+        fch_proceso=row[8],
+        detail=json.loads(row[9]),
+        observations=[(int(code), str(msg)) for code, msg in json.loads(row[10])],
+        emission_type=emission_type,
+    )

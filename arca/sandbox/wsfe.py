@@ -345,8 +345,18 @@ def _cae_response(
 ) -> OpResult:
     results = {"A" if v.approved else "R" for v in verdicts} or {"R"}
     resultado = "R" if errors else (results.pop() if len(results) == 1 else "P")
+    cab = cab_response(state, cuit, header, resultado)
+    nodes: list[Node] = [cab, ("FeDetResp", [_det_response(v) for v in verdicts])]
+    if errors:
+        nodes.append(errors_node(errors))
+    return OpResult(("FECAESolicitarResult", nodes), cuit, header[0], resultado)
+
+
+def cab_response(state: State, cuit: str, header: tuple[int, int, int], resultado: str) -> Node:
+    """`FeCabResp` of FECAESolicitar and FECAEARegInformativo; `header` is (CantReg, PtoVta,
+    CbteTipo)."""
     cant_reg, pto_vta, cbte_tipo = header
-    cab: Node = (
+    return (
         "FeCabResp",
         [
             ("Cuit", cuit),
@@ -358,17 +368,17 @@ def _cae_response(
             ("Reproceso", "N"),
         ],
     )
-    nodes: list[Node] = [cab, ("FeDetResp", [_det_response(v) for v in verdicts])]
-    if errors:
-        nodes.append(errors_node(errors))
-    return OpResult(("FECAESolicitarResult", nodes), cuit, cant_reg, resultado)
+
+
+def det_response_head(raw: dict[str, Any], approved: bool) -> list[Node]:
+    """The leading elements every `FECAE(A)DetResponse` echoes, then its Resultado."""
+    nodes: list[Node] = [(n, raw.get(n, "0")) for n in ("Concepto", "DocTipo", "DocNro")]
+    nodes += [(n, raw.get(n, "0")) for n in ("CbteDesde", "CbteHasta")]
+    return [*nodes, ("CbteFch", raw.get("CbteFch", "")), ("Resultado", "A" if approved else "R")]
 
 
 def _det_response(verdict: _Verdict) -> Node:
-    raw = verdict.raw
-    nodes: list[Node] = [(n, raw.get(n, "0")) for n in ("Concepto", "DocTipo", "DocNro")]
-    nodes += [(n, raw.get(n, "0")) for n in ("CbteDesde", "CbteHasta")]
-    nodes += [("CbteFch", raw.get("CbteFch", "")), ("Resultado", "A" if verdict.approved else "R")]
+    nodes = det_response_head(verdict.raw, verdict.approved)
     if verdict.findings:
         nodes.append(_observations(verdict.findings))
     nodes += [("CAE", verdict.cae), ("CAEFchVto", verdict.cae_fch_vto)]
