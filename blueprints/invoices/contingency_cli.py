@@ -3,6 +3,8 @@ from a terminal or a cron, the same services the page and the chores call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from sqlalchemy import func, select
 
@@ -18,6 +20,7 @@ from blueprints.points_of_sale.models import PointOfSale
 from core.arca import get_arca
 from core.db import DbSession, db
 from core.errors import DomainError
+from core.rowsecurity import tenant_scope
 
 caea_cli = click.Group("caea", help="CAEA contingency: ask for the fortnight's CAEA, inform ARCA.")
 
@@ -25,23 +28,16 @@ caea_cli = click.Group("caea", help="CAEA contingency: ask for the fortnight's C
 @caea_cli.command("request")
 @organization_option
 def request_command(organization_id: int | None) -> None:
-    """FECAEASolicitar for the current fortnight (and the next one, within 5 days of it)."""
-    failed = False
-    for org_id in _organizations(db.session, organization_id):
-        try:
-            codes = request_caeas(db.session, org_id, get_arca())
-        except DomainError as error:
-            db.session.rollback()
-            click.echo(f"organization {org_id}: {error.message}", err=True)
-            failed = True
-            continue
-        for code in codes:
-            click.echo(
-                f"organization {org_id}: {code.period} order {code.fortnight} CAEA {code.code}"
-                f" valid {code.valid_from}..{code.valid_to}, inform by {code.report_deadline}"
-            )
-    if failed:
-        raise SystemExit(1)
+    """FECAESolicitar for the current fortnight (and the next one, within 5 days of it)."""
+
+    def request(org_id: int) -> list[str]:
+        return [
+            f"{code.period} order {code.fortnight} CAEA {code.code}"
+            f" valid {code.valid_from}..{code.valid_to}, inform by {code.report_deadline}"
+            for code in request_caeas(db.session, org_id, get_arca())
+        ]
+
+    _for_each_organization(organization_id, request)
 
 
 @caea_cli.command("inform")
@@ -49,19 +45,33 @@ def request_command(organization_id: int | None) -> None:
 def inform_command(organization_id: int | None) -> None:
     """Inform the vouchers issued with the CAEA (FECAEARegInformativo) and the points of sale
     without movement of the fortnights that ended. Exit 1 while ARCA does not answer."""
+
+    def inform(org_id: int) -> list[str]:
+        outcome = inform_pending(db.session, org_id, get_arca())
+        return [
+            f"{len(outcome.informed)} informed, {len(outcome.rejected)} rejected,"
+            f" {len(outcome.no_movement)} without movement"
+        ]
+
+    _for_each_organization(organization_id, inform)
+
+
+def _for_each_organization(organization_id: int | None, work: Callable[[int], list[str]]) -> None:
+    """Run `work` for the organization given (already in its scope) or for each one that uses
+    the contingency, each confined to its own rows; print its lines; exit 1 if any failed (the
+    others still run)."""
     failed = False
     for org_id in _organizations(db.session, organization_id):
         try:
-            outcome = inform_pending(db.session, org_id, get_arca())
+            with tenant_scope(org_id, db.session):
+                lines = work(org_id)
         except DomainError as error:
             db.session.rollback()
             click.echo(f"organization {org_id}: {error.message}", err=True)
             failed = True
             continue
-        click.echo(
-            f"organization {org_id}: {len(outcome.informed)} informed,"
-            f" {len(outcome.rejected)} rejected, {len(outcome.no_movement)} without movement"
-        )
+        for line in lines:
+            click.echo(f"organization {org_id}: {line}")
     if failed:
         raise SystemExit(1)
 

@@ -244,3 +244,38 @@ def test_points_of_sale_without_movement_are_reported_once_the_fortnight_is_over
         [stored] = [c for c in caeas_of(db.session, organization_id) if c.code == code]
         assert stored.no_movement[0]["point_of_sale"] == 6
         assert stored.no_movement[0]["result"] == "A"
+
+
+def test_the_command_line_requests_reports_and_informs(
+    app: Flask, cashier: tuple[FlaskClient, int], faults: None
+) -> None:
+    """`flask invoices caea request|status|inform`, as a cron or an operator runs them: one
+    organization by CUIT, or every organization that uses the contingency."""
+    _client, organization_id = cashier
+    runner = app.test_cli_runner()
+    with app.app_context():
+        cuit = db.session.get_one(Organization, organization_id).cuit
+    requested = runner.invoke(args=["invoices", "caea", "request", "--organization", cuit])
+    assert requested.exit_code == 0, requested.output
+    assert re.search(
+        rf"organization {organization_id}: \d{{6}} order [12] CAEA \d{{14}} valid", requested.output
+    )
+    with app.app_context():
+        code = caeas_of(db.session, organization_id)[0].code
+        invoice_id = draft(organization_id, [COFFEE]).id
+        down()
+        issue_with_caea(db.session, invoice_id, get_arca())
+
+    status = runner.invoke(args=["invoices", "caea", "status", "--organization", cuit])
+    assert status.exit_code == 0, status.output
+    assert "1 pending, 0 rejected" in status.output and code in status.output
+    still_down = runner.invoke(args=["invoices", "caea", "inform"])
+    assert still_down.exit_code == 1
+    assert f"organization {organization_id}: " in still_down.output
+    with app.app_context():
+        back()
+    informed = runner.invoke(args=["invoices", "caea", "inform"])
+    assert informed.exit_code == 0, informed.output
+    assert f"organization {organization_id}: 1 informed, 0 rejected" in informed.output
+    with app.app_context():
+        assert pending_summary(db.session, organization_id).pending == 0
