@@ -245,8 +245,8 @@ def trigger_sql() -> list[tuple[str, str]]:
     triggers = [(str(name), str(sql)) for name, sql in rows]
     db.session.rollback()
     # 11 keep authorized invoices immutable (0004), 2 keep the daily totals (0005), 4 keep a
-    # note's original and its type code (0007).
-    assert len(triggers) == 17
+    # note's original and its type code (0007), 4 check the CAE/CAEA mode and its columns (0018).
+    assert len(triggers) == 21
     assert sum(name.startswith("invoices_note_has_original_") for name, _ in triggers) == 2
     return triggers
 
