@@ -16,13 +16,15 @@ WSFE_PATH = "/wsfev1/service.asmx"
 # The padrón services (constancia de inscripción, padrón A13) share ARCA's `sr-padron` web app.
 PADRON_A5_PATH = "/sr-padron/webservices/personaServiceA5"
 PADRON_A13_PATH = "/sr-padron/webservices/personaServiceA13"
+WSFEX_PATH = "/wsfexv1/service.asmx"  # export invoices (Factura E)
+WSFECRED_PATH = "/wsfecred/FECredService"  # FCE MiPyME (Registro de Facturas de Crédito)
 
 DEFAULT_SANDBOX_URL = "http://arca-sandbox.invalid"
 
 
 @dataclass(frozen=True)
 class Environment:
-    """Where WSAA, WSFEv1 and the padrón services answer for one environment.
+    """Where WSAA, WSFEv1, WSFEXv1, wsfecred and the padrón services answer for one environment.
 
     `name` is one of `homologacion`, `produccion` or `sandbox`; it also keys stored access tickets,
     because a ticket (like the certificate behind it) is only good in the environment that
@@ -35,13 +37,20 @@ class Environment:
     # Empty: under the WSAA URL's host (a sandbox or a proxy serves every path on one host).
     padron_a5_url: str = ""
     padron_a13_url: str = ""
+    wsfex_url: str = ""
+    wsfecred_url: str = ""
 
     def __post_init__(self) -> None:
         base = _base_of(self.wsaa_url).rstrip("/")
-        if not self.padron_a5_url:
-            object.__setattr__(self, "padron_a5_url", base + PADRON_A5_PATH)
-        if not self.padron_a13_url:
-            object.__setattr__(self, "padron_a13_url", base + PADRON_A13_PATH)
+        paths = {
+            "padron_a5_url": PADRON_A5_PATH,
+            "padron_a13_url": PADRON_A13_PATH,
+            "wsfex_url": WSFEX_PATH,
+            "wsfecred_url": WSFECRED_PATH,
+        }
+        for name, path in paths.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, base + path)
 
     @property
     def is_sandbox(self) -> bool:
@@ -64,7 +73,14 @@ class Environment:
     @property
     def urls(self) -> tuple[str, ...]:
         """Every service URL of the environment."""
-        return (self.wsaa_url, self.wsfe_url, self.padron_a5_url, self.padron_a13_url)
+        return (
+            self.wsaa_url,
+            self.wsfe_url,
+            self.padron_a5_url,
+            self.padron_a13_url,
+            self.wsfex_url,
+            self.wsfecred_url,
+        )
 
 
 def _base_of(url: str) -> str:
@@ -79,6 +95,8 @@ ENVIRONMENTS: dict[str, Environment] = {
         wsfe_url="https://wswhomo.afip.gov.ar/wsfev1/service.asmx",
         padron_a5_url="https://awshomo.afip.gov.ar" + PADRON_A5_PATH,
         padron_a13_url="https://awshomo.afip.gov.ar" + PADRON_A13_PATH,
+        wsfex_url="https://wswhomo.afip.gov.ar" + WSFEX_PATH,
+        wsfecred_url="https://fwshomo.afip.gov.ar" + WSFECRED_PATH,
     ),
     PRODUCCION: Environment(
         name=PRODUCCION,
@@ -86,6 +104,8 @@ ENVIRONMENTS: dict[str, Environment] = {
         wsfe_url="https://servicios1.afip.gov.ar/wsfev1/service.asmx",
         padron_a5_url="https://aws.afip.gov.ar" + PADRON_A5_PATH,
         padron_a13_url="https://aws.afip.gov.ar" + PADRON_A13_PATH,
+        wsfex_url="https://servicios1.afip.gov.ar" + WSFEX_PATH,
+        wsfecred_url="https://serviciosjava.afip.gob.ar" + WSFECRED_PATH,
     ),
 }
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
+from arca.environments import WSFECRED_PATH, WSFEX_PATH
 from arca.pki import cuit_of
 from arca.sandbox import caea, wsfe, wsfe_params
 from arca.sandbox.ca import SandboxCA
@@ -135,11 +136,17 @@ class Sandbox:
         """The response for `request`; raises ConnectionDropped for the drop faults."""
         from arca.sandbox.admin import handle_admin  # admin imports this module
         from arca.sandbox.padron import PADRON_PREFIX, handle_padron  # padron imports this module
+        from arca.sandbox.wsfecred import handle_wsfecred  # imports this module
+        from arca.sandbox.wsfex import handle_wsfex  # imports this module
 
         if request.path.rstrip("/") == WSAA_PATH:
             return self._wsaa(request)
         if request.path.rstrip("/").lower() == WSFE_PATH:
             return self._wsfe(request)
+        if request.path.rstrip("/").lower() == WSFEX_PATH:
+            return handle_wsfex(self, request)
+        if request.path.rstrip("/") == WSFECRED_PATH:
+            return handle_wsfecred(self, request)
         if request.path.startswith(PADRON_PREFIX):
             return handle_padron(self, request)
         if request.path.startswith("/_sandbox/"):
@@ -215,7 +222,7 @@ class Sandbox:
     def _wsaa(self, request: Request) -> Response:
         if request.method == "GET":
             if "wsdl" in {key.lower() for key in request.args}:
-                return _wsdl(request, "wsaa.wsdl")
+                return wsdl_response(request, "wsaa.wsdl")
             return Response("Hi there, this is an AXIS service!", content_type="text/html")
         soap, problem = _wsaa_envelope(request)
         if soap is None:
@@ -263,7 +270,7 @@ class Sandbox:
     def _wsfe(self, request: Request) -> Response:
         if request.method == "GET":
             if "wsdl" in {key.lower() for key in request.args}:
-                return _wsdl(request, "wsfev1.wsdl")
+                return wsdl_response(request, "wsfev1.wsdl")
             return Response("<html><body>Service</body></html>", content_type="text/html")
         try:
             soap = parse_envelope(request.get_data())
@@ -272,13 +279,17 @@ class Sandbox:
         except EmptyBody as empty:
             routed = _routed_on_action(request, empty.version)
             if routed is None:
-                return _aspnet_fault(empty.version, True, _empty_body_refusal(request, empty))
+                return aspnet_fault_response(
+                    empty.version, True, _empty_body_refusal(request, empty)
+                )
             soap = routed
         except NotSoap as error:
-            return _aspnet_fault("1.1", True, f"Server was unable to read request. ---> {error}")
+            return aspnet_fault_response(
+                "1.1", True, f"Server was unable to read request. ---> {error}"
+            )
         operation, refusal = _wsfe_operation(request, soap)
         if refusal is not None:
-            return _aspnet_fault(soap.version, True, refusal)
+            return aspnet_fault_response(soap.version, True, refusal)
         return self._wsfe_call(soap, operation)
 
     def _wsfe_call(self, soap: SoapRequest, operation: str) -> Response:
@@ -288,7 +299,7 @@ class Sandbox:
             status, page, content_type = OUTAGE_RESPONSE
             return Response(page, status, content_type=content_type)
         if self._before("wsfe", operation, cuit):
-            return _aspnet_fault(
+            return aspnet_fault_response(
                 soap.version,
                 False,
                 "Server was unable to process request. ---> Error interno simulado por el sandbox.",
@@ -297,7 +308,7 @@ class Sandbox:
             result = self._run(soap.body, operation)
         except BadValue as error:
             self._log("wsfe", operation, cuit, "bad_request")
-            return _aspnet_fault(
+            return aspnet_fault_response(
                 soap.version,
                 True,
                 "Server was unable to read request. ---> There is an error in XML document. "
@@ -307,7 +318,7 @@ class Sandbox:
         node = _with_events(operation, result.node, self.events)
         body = render((f"{operation}Response", [node]), xmlns=FEV1)
         envelope = aspnet_envelope(soap.version, body, self._header_info())
-        return Response(envelope, 200, content_type=_content_type(soap.version))
+        return Response(envelope, 200, content_type=soap_content_type(soap.version))
 
     def _run(self, body: etree._Element, operation: str) -> wsfe.OpResult:
         if operation in NOT_IMPLEMENTED:
@@ -357,13 +368,13 @@ def _axis(payload: bytes) -> Response:
     return Response(payload, 500, content_type="text/xml;charset=utf-8")
 
 
-def _aspnet_fault(version: SoapVersion, client_error: bool, message: str) -> Response:
+def aspnet_fault_response(version: SoapVersion, client_error: bool, message: str) -> Response:
     soap_version = version
     payload = aspnet_fault(soap_version, client_error, message)
-    return Response(payload, 500, content_type=_content_type(soap_version))
+    return Response(payload, 500, content_type=soap_content_type(soap_version))
 
 
-def _content_type(version: str) -> str:
+def soap_content_type(version: str) -> str:
     if version == "1.2":
         return "application/soap+xml; charset=utf-8"
     return "text/xml; charset=utf-8"
@@ -407,7 +418,7 @@ def _routed_on_action(request: Request, version: SoapVersion) -> SoapRequest | N
     empty body with `SOAPAction: "…/FEDummy"` is FEDummy with every parameter missing (pyafipws
     tests/cassettes/test_wsfev1_dummy/test_wsfev1_dummy.yaml: OK/OK/OK). None if no known
     operation is named."""
-    action = _action_header(request, version)
+    action = action_header(request, version)
     operation = action.removeprefix(FEV1) if action.startswith(FEV1) else ""
     if operation not in OPERATIONS and operation not in NOT_IMPLEMENTED:
         return None
@@ -417,17 +428,17 @@ def _routed_on_action(request: Request, version: SoapVersion) -> SoapRequest | N
 def _empty_body_refusal(request: Request, empty: EmptyBody) -> str:
     if empty.version == "1.1" and "SOAPAction" not in request.headers:
         return NO_ACTION
-    action = _action_header(request, empty.version)
+    action = action_header(request, empty.version)
     if action:
         return f"Server did not recognize the value of HTTP Header SOAPAction: {action}."
     return f"Server was unable to read request. ---> {empty}"
 
 
 def _action(request: Request, soap: SoapRequest) -> str:
-    return _action_header(request, soap.version)
+    return action_header(request, soap.version)
 
 
-def _action_header(request: Request, version: SoapVersion) -> str:
+def action_header(request: Request, version: SoapVersion) -> str:
     if version == "1.1":
         return request.headers.get("SOAPAction", "").strip().strip('"')
     match = re.search(r'action="?([^";]+)"?', request.headers.get("Content-Type", ""))
@@ -442,7 +453,7 @@ def _peek_wsaa_cuit(in0: str) -> str | None:
         return None
 
 
-def _wsdl(request: Request, name: str) -> Response:
+def wsdl_response(request: Request, name: str) -> Response:
     """Our copy of ARCA's contract with `soap:address` pointing at this host."""
     wsdl = resources.files("arca.sandbox").joinpath("wsdl", name).read_text(encoding="utf-8")
     base = request.host_url.rstrip("/")

@@ -120,12 +120,13 @@ def wsaa_unavailable(count: int | None = 1, every: int = 1) -> Fault:
 
 
 def wsfe_unavailable(
-    operation: str | None = None, count: int | None = None, every: int = 1
+    operation: str | None = None, count: int | None = None, every: int = 1, service: str = "wsfe"
 ) -> Fault:
     """WSFEv1 is down: every SOAP request (FEDummy included, unless `operation` narrows it)
     gets `OUTAGE_RESPONSE` without being processed, until the fault is removed (`count` None)
-    or used up. For "ARCA is down, issue with the CAEA" scenarios."""
-    return Fault("wsfe_unavailable", "wsfe", operation, count, every)
+    or used up. For "ARCA is down, issue with the CAEA" scenarios. `service` "wsfex" takes
+    WSFEXv1 down instead."""
+    return Fault("wsfe_unavailable", service, operation, count, every)
 
 
 # What a client sees while WSFEv1 is down: the front end's HTTP 503 with an HTML page, not a

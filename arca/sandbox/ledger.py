@@ -45,9 +45,23 @@ CREATE TABLE IF NOT EXISTS caea_vouchers (
 CREATE TABLE IF NOT EXISTS caea_no_movement (
     cuit TEXT NOT NULL, caea TEXT NOT NULL, pto_vta INTEGER NOT NULL, fch_proceso TEXT NOT NULL,
     PRIMARY KEY (cuit, caea, pto_vta));
+CREATE TABLE IF NOT EXISTS fex_vouchers (
+    cuit TEXT NOT NULL, pto_vta INTEGER NOT NULL, cbte_tipo INTEGER NOT NULL,
+    cbte_nro INTEGER NOT NULL, request_id INTEGER NOT NULL, fecha_cbte TEXT NOT NULL,
+    cae TEXT NOT NULL UNIQUE, fch_venc_cae TEXT NOT NULL, fch_proceso TEXT NOT NULL,
+    cmp TEXT NOT NULL,
+    PRIMARY KEY (cuit, pto_vta, cbte_tipo, cbte_nro), UNIQUE (cuit, request_id));
 """
 # Tables `reset` empties (meta keeps the CA key).
-_RESET_TABLES = ("tickets", "vouchers", "requests", "caeas", "caea_vouchers", "caea_no_movement")
+_RESET_TABLES = (
+    "tickets",
+    "vouchers",
+    "requests",
+    "caeas",
+    "caea_vouchers",
+    "caea_no_movement",
+    "fex_vouchers",
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,32 @@ class NoMovement:
     caea: str
     pto_vta: int
     fch_proceso: str
+
+
+@dataclass(frozen=True)
+class StoredExport:
+    """A WSFEXv1 voucher (Factura E, notes 20/21) authorised with FEXAuthorize.
+
+    `cmp` is the request's `Cmp` as canonical strings and lists (what FEXGetCMP returns);
+    `request_id` is its `Id`, unique per CUIT.
+    """
+
+    cuit: str
+    pto_vta: int
+    cbte_tipo: int
+    cbte_nro: int
+    request_id: int
+    fecha_cbte: str
+    cae: str
+    fch_venc_cae: str
+    fch_proceso: str
+    cmp: dict[str, Any]
+
+
+_FEX_COLUMNS = (
+    "cuit, pto_vta, cbte_tipo, cbte_nro, request_id, fecha_cbte, cae, fch_venc_cae, fch_proceso,"
+    " cmp"
+)
 
 
 _CAEA_COLUMNS = (
@@ -277,6 +317,63 @@ class SequenceTx:
             return None
         return _stored_voucher(row, "CAEA")
 
+    # --- WSFEXv1 (export vouchers) ---
+
+    def fex_last(self, cuit: str, pto_vta: int, cbte_tipo: int) -> tuple[int, str | None]:
+        """(last export voucher number, its Fecha_cbte) of the sequence; (0, None) if none."""
+        row = self._db.execute(
+            "SELECT cbte_nro, fecha_cbte FROM fex_vouchers WHERE cuit=? AND pto_vta=?"
+            " AND cbte_tipo=? ORDER BY cbte_nro DESC LIMIT 1",
+            (cuit, pto_vta, cbte_tipo),
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, None)
+
+    def fex_last_id(self, cuit: str) -> int:
+        """The highest request `Id` authorised for `cuit` (0 if none)."""
+        row = self._db.execute(
+            "SELECT MAX(request_id) FROM fex_vouchers WHERE cuit=?", (cuit,)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def fex_find(
+        self, cuit: str, pto_vta: int, cbte_tipo: int, cbte_nro: int
+    ) -> StoredExport | None:
+        row = self._db.execute(
+            f"SELECT {_FEX_COLUMNS} FROM fex_vouchers WHERE cuit=? AND pto_vta=?"  # noqa: S608
+            " AND cbte_tipo=? AND cbte_nro=?",
+            (cuit, pto_vta, cbte_tipo, cbte_nro),
+        ).fetchone()
+        return None if row is None else _stored_export(row)
+
+    def fex_by_id(self, cuit: str, request_id: int) -> StoredExport | None:
+        row = self._db.execute(
+            f"SELECT {_FEX_COLUMNS} FROM fex_vouchers WHERE cuit=? AND request_id=?",  # noqa: S608
+            (cuit, request_id),
+        ).fetchone()
+        return None if row is None else _stored_export(row)
+
+    def fex_cae_exists(self, cae: str) -> bool:
+        """Whether `cae` is taken by an export voucher or by any WSFEv1 code."""
+        row = self._db.execute("SELECT 1 FROM fex_vouchers WHERE cae=?", (cae,)).fetchone()
+        return row is not None or self.cae_exists(cae)
+
+    def fex_store(self, voucher: StoredExport) -> None:
+        self._db.execute(
+            "INSERT INTO fex_vouchers VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                voucher.cuit,
+                voucher.pto_vta,
+                voucher.cbte_tipo,
+                voucher.cbte_nro,
+                voucher.request_id,
+                voucher.fecha_cbte,
+                voucher.cae,
+                voucher.fch_venc_cae,
+                voucher.fch_proceso,
+                json.dumps(voucher.cmp),
+            ),
+        )
+
 
 class Ledger:
     """Thread-safe SQLite store. `close()` when done."""
@@ -386,6 +483,13 @@ class Ledger:
         with self.transaction():
             for table in _RESET_TABLES:
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+
+
+def _stored_export(row: tuple[Any, ...]) -> StoredExport:
+    cuit, pto_vta, cbte_tipo, cbte_nro, request_id, fecha, cae, venc, proceso, cmp = row
+    return StoredExport(
+        cuit, pto_vta, cbte_tipo, cbte_nro, request_id, fecha, cae, venc, proceso, json.loads(cmp)
+    )
 
 
 def _stored_voucher(row: tuple[Any, ...], emission_type: str) -> StoredVoucher:

@@ -80,6 +80,62 @@ MESSAGES: dict[int, str] = {
     10244: "El campo ClaseCmp no es valido: valores admitidos A, ALEY, B, C o 49.",
     10245: "El campo CondicionIVAReceptorId sera obligatorio. Informarlo segun RG 5616.",
     10246: "El campo CondicionIVAReceptorId es obligatorio (RG 5616).",
+    # FCE MiPyME (types 201-213): the manual's wording, shortened (not recorded).
+    10042: "El campo Desc en Tributo es obligatorio para Id 99 y para comprobantes MiPyMEs (FCE).",
+    10151: "Si informa Cuit en comprobantes asociados debe ser un valor de 11 caracteres "
+    "numericos; para notas de debito o credito MiPyMEs (FCE) es obligatorio.",
+    10153: "Para notas de debito o credito MiPyMEs (FCE) es obligatorio informar comprobantes "
+    "asociados.",
+    10155: "Para comprobantes MiPyMEs (FCE) la CUIT del emisor del comprobante asociado debe "
+    "coincidir con la del emisor del comprobante a autorizar.",
+    10156: "Para notas de debito o credito MiPyMEs (FCE) sin codigo de anulacion debe asociarse "
+    "1 comprobante tipo factura.",
+    10157: "Para notas de debito o credito MiPyMEs (FCE) sin codigo de anulacion solo puede "
+    "asociarse la factura MiPyMEs de su clase (201, 206 o 211) o remitos.",
+    10158: "Para notas de debito o credito MiPyMEs (FCE) es obligatorio informar la fecha del "
+    "comprobante asociado.",
+    10159: "Para notas de debito o credito MiPyMEs (FCE) la fecha del comprobante asociado debe "
+    "ser igual o menor a la del comprobante a autorizar.",
+    10160: "Para notas de debito o credito MiPyMEs (FCE) el comprobante asociado debe existir "
+    "autorizado con la misma fecha informada.",
+    10162: "Para comprobantes MiPyMEs (FCE) es obligatorio informar Opcionales.",
+    10163: "Para facturas MiPyMEs (FCE) 201, 206 y 211 es obligatorio informar FchVtoPago.",
+    10164: "Para comprobantes MiPyMEs (FCE) FchVtoPago debe ser posterior o igual a la fecha de "
+    "emision o a la fecha de presentacion, la que sea posterior.",
+    10165: "Para comprobantes MiPyMEs (FCE) el valor del opcional 2101 debe ser un CBU numerico "
+    "de 22 caracteres.",
+    10166: "Para comprobantes MiPyMEs (FCE) el valor del opcional 2102 debe ser un ALIAS "
+    "alfanumerico de 6 a 20 caracteres.",
+    10167: "Para comprobantes MiPyMEs (FCE) el valor del opcional 22 debe ser S (es de anulacion) "
+    "o N (no es de anulacion).",
+    10168: "Para facturas MiPyMEs (FCE) 201, 206 y 211 es obligatorio informar CBU (opcional "
+    "2101).",
+    10170: "Para comprobantes MiPyMEs (FCE) es obligatorio informar al menos uno de los "
+    "opcionales 2101, 22, 27.",
+    10171: "Para facturas MiPyMEs (FCE) 201, 206 y 211 no informar codigo de anulacion "
+    "(opcional 22).",
+    10172: "Para notas de debito o credito MiPyMEs (FCE) no informar CBU, ALIAS ni "
+    "Transferencia (opcionales 2101, 2102, 27).",
+    10173: "Para notas de debito o credito MiPyMEs (FCE) informar codigo de anulacion "
+    "(opcional 22).",
+    10175: "Para comprobantes MiPyMEs (FCE) FchVtoPago solo se informa en facturas, o en notas "
+    "de debito o credito de anulacion.",
+    10178: "Para comprobantes MiPyMEs (FCE) no se permite informar DocNro 23000000000 (No "
+    "Categorizado).",
+    10180: "Para comprobantes MiPyMEs (FCE) el receptor debe ser un contribuyente caracterizado "
+    "como GRANDE o que opto por PYME.",
+    10181: "Para notas de debito o credito MiPyMEs (FCE) la moneda debe ser la del comprobante "
+    "asociado o Pesos.",
+    10189: "El opcional 23 (Referencia Comercial) admite hasta 50 caracteres alfanumericos.",
+    10190: "Si informa mas de un opcional 23 (Referencia Comercial) no repetir el valor.",
+    10194: "Para comprobantes MiPyMEs (FCE) no se encuentra habilitado informar compradores.",
+    10196: "Para comprobantes MiPyMEs (FCE) no se encuentra habilitado informar PeriodoAsoc.",
+    10214: "Para comprobantes MiPyMEs (FCE) el valor del opcional 27 es un alfanumerico de 3 "
+    "caracteres.",
+    10215: "Para comprobantes MiPyMEs (FCE) los valores posibles del opcional 27 son SCA "
+    "(Transferencia al Sistema de Circulacion Abierta) o ADC (Agente de Deposito Colectivo).",
+    10216: "Para facturas MiPyMEs (FCE) 201, 206 y 211 es obligatorio informar el opcional 27 "
+    "con valor SCA o ADC.",
     11000: "El campo PtoVta debe estar comprendido entre 1 y 99998.",
     11001: "El campo CbteTipo no es valido. Consultar metodo FEParamGetTiposCbte.",
     11002: "El punto de venta no se encuentra habilitado a usar el presente WS.",

@@ -79,9 +79,9 @@ def handle_padron(sandbox: Sandbox, request: Request) -> Response:
         return Response("Not Found", 404, content_type="text/plain; charset=utf-8")
     if request.method == "GET":
         if "wsdl" in {key.lower() for key in request.args}:
-            from arca.sandbox.app import _wsdl  # app imports this module
+            from arca.sandbox.app import wsdl_response  # app imports this module
 
-            return _wsdl(request, WSDL_FILES[service])
+            return wsdl_response(request, WSDL_FILES[service])
         return Response(
             "<html><body>No service was found.</body></html>", 200, content_type="text/html"
         )

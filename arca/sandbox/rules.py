@@ -8,10 +8,11 @@ do not reject the voucher.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from arca.cuit import is_valid_cuit
 from arca.sandbox import params
@@ -24,6 +25,7 @@ OBSERVATION_ONLY = frozenset({10041, 10217, 10237, 10245})
 # RG 5616 per manual v4.8: omitting CondicionIVAReceptorId rejects from this date on.
 CONDITION_MANDATORY_FROM = date(2026, 12, 1)
 CENT = Decimal("0.01")
+FCE_TYPES = params.FCE_INVOICES | params.FCE_NOTES
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,8 @@ def check_voucher_date(detail: Detail, ctx: Context) -> list[Finding]:
     before, after = _window(detail.concepto, ctx.cbte_tipo)
     if not ctx.today - timedelta(days=before) <= when <= ctx.today + timedelta(days=after):
         return [(10016, _window_text(detail.concepto, ctx.cbte_tipo, before, after))]
-    if detail.concepto == 1 and when > ctx.today and when.month != ctx.today.month:
+    future_rule = detail.concepto == 1 or ctx.cbte_tipo in FCE_TYPES  # 10152 covers FCE too
+    if future_rule and when > ctx.today and when.month != ctx.today.month:
         return [_f(10152)]
     last = parse_date(ctx.last_date)
     if last is not None and when < last:
@@ -427,3 +430,215 @@ def check_detail(detail: Detail, ctx: Context) -> list[Finding]:
 def rejects(findings: list[Finding]) -> bool:
     """Whether any finding is blocking (not in OBSERVATION_ONLY)."""
     return any(code not in OBSERVATION_ONLY for code, _ in findings)
+
+
+# --- FCE MiPyME (types 201-213) ---------------------------------------------------------------
+#
+# ARCA's WSFEv1 manual (RG 4291, validation table), codes 10003, 10015, 10042, 10151-10216.
+# Only FCE types are checked here: nothing below changes the answer for any other CbteTipo.
+
+# The FCE "datos opcionales" (FEParamGetTiposOpcional).
+CBU, ALIAS, ANULACION, REFERENCIA, TRANSFERENCIA = "2101", "2102", "22", "23", "27"
+# The invoice each FCE class's notes reference, and the other documents they may (10157).
+FCE_INVOICE_OF_CLASS = {"A": 201, "B": 206, "C": 211}
+FCE_OTHER_ASSOCIATIONS = frozenset({91, 88, 988, 990, 991, 993, 994, 995, 996, 997})
+NO_CATEGORIZADO = 23000000000
+
+
+def _yes(_cuit: str) -> bool:
+    return True
+
+
+def _nothing(_asoc: CbteAsoc) -> Mapping[str, Any] | None:
+    return None
+
+
+@dataclass(frozen=True)
+class FceInputs:
+    """What the FCE rules read beyond `Detail`: the optionals (Id, Valor) as sent, whether
+    `Compradores` came, and two lookups: whether a receiver CUIT is a large company that must
+    receive FCE (the sandbox's wsfecred data), and the stored detail of an associated voucher
+    (None when the ledger has none)."""
+
+    optionals: tuple[tuple[str, str], ...] = ()
+    has_buyers: bool = False
+    receives_fce: Callable[[str], bool] = _yes
+    associated: Callable[[CbteAsoc], Mapping[str, Any] | None] = _nothing
+
+    def values(self, optional_id: str) -> list[str]:
+        return [value for key, value in self.optionals if key == optional_id]
+
+    @property
+    def anulacion(self) -> str | None:
+        """Optional 22's value (S: the note cancels a rejected voucher; N: it does not)."""
+        found = self.values(ANULACION)
+        return found[0] if found else None
+
+
+def check_fce_batch(cant_reg: int, cbte_tipo: int) -> list[Finding]:
+    """10003 (request level) an FCE request with more than one voucher: "Para comprobantes del
+    tipo MiPyMEs (FCE), la cantidad habilitada es 1 comprobante por request"."""
+    if cbte_tipo in FCE_TYPES and cant_reg > 1:
+        return [_f(10003, "Para comprobantes MiPyMEs (FCE) la cantidad habilitada es 1.")]
+    return []
+
+
+def check_fce_receiver(detail: Detail, ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """10015 FCE receiver not DocTipo 80 (class A already gets 10013); 10178 the "No
+    Categorizado" CUIT 23000000000; 10180 a receiver that is not a large company (nor opted
+    into the regime): in the sandbox, one not obligated in wsfecred."""
+    if detail.doc_tipo != 80:
+        if ctx.voucher_class in ("A", "ALEY"):
+            return []
+        return [
+            _f(10015, "Para comprobantes MiPyMEs (FCE) el documento del receptor debe ser 80 CUIT.")
+        ]
+    if detail.doc_nro == NO_CATEGORIZADO:
+        return [_f(10178)]
+    if not inputs.receives_fce(f"{detail.doc_nro:011d}"):
+        return [_f(10180)]
+    return []
+
+
+def check_fce_optionals(ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """10162 no Opcionales; 10165 CBU (2101) not 22 digits; 10166 alias (2102) not 6-20
+    characters; 10167 anulación (22) not S/N; 10214/10215 transferencia (27) not SCA/ADC;
+    10189/10190 commercial reference (23) over 50 characters / repeated. Invoices: 10168
+    without CBU, 10171 with 22, 10216 without 27. Notes: 10172 with 2101, 2102 or 27, 10173
+    without 22. 10170: none of 2101, 22, 27."""
+    if not inputs.optionals:
+        return [_f(10162)]
+    findings = _fce_optional_values(inputs)
+    present = {key for key, _ in inputs.optionals}
+    if not present & {CBU, ANULACION, TRANSFERENCIA}:
+        findings.append(_f(10170))
+    if ctx.cbte_tipo in params.FCE_INVOICES:
+        findings += [_f(10168)] if CBU not in present else []
+        findings += [_f(10171)] if ANULACION in present else []
+        findings += [_f(10216)] if TRANSFERENCIA not in present else []
+    else:
+        findings += [_f(10172)] if present & {CBU, ALIAS, TRANSFERENCIA} else []
+        findings += [_f(10173)] if ANULACION not in present else []
+    return findings
+
+
+def _fce_optional_values(inputs: FceInputs) -> list[Finding]:
+    findings: list[Finding] = []
+    if any(not (len(v) == 22 and v.isdigit()) for v in inputs.values(CBU)):
+        findings.append(_f(10165))
+    if any(not _is_alias(v) for v in inputs.values(ALIAS)):
+        findings.append(_f(10166))
+    if any(v not in ("S", "N") for v in inputs.values(ANULACION)):
+        findings.append(_f(10167))
+    for value in inputs.values(TRANSFERENCIA):
+        if len(value) != 3:
+            findings.append(_f(10214))
+        elif value not in ("SCA", "ADC"):
+            findings.append(_f(10215))
+    references = inputs.values(REFERENCIA)
+    if any(len(v) > 50 for v in references):
+        findings.append(_f(10189))
+    if len(set(references)) != len(references):
+        findings.append(_f(10190))
+    return findings
+
+
+def _is_alias(value: str) -> bool:
+    """A CBU alias: 6 to 20 letters, digits, dots or hyphens (BCRA's rule)."""
+    return 6 <= len(value) <= 20 and all(c.isascii() and (c.isalnum() or c in ".-") for c in value)
+
+
+def check_fce_payment_date(detail: Detail, ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """10163 an FCE invoice without FchVtoPago; 10164 FchVtoPago before CbteFch or today,
+    whichever is later; 10175 FchVtoPago on a note that is not an anulación (concept 1 only:
+    concepts 2 and 3 require it, 10049)."""
+    if ctx.cbte_tipo in params.FCE_NOTES:
+        sent = detail.fch_vto_pago is not None
+        if sent and inputs.anulacion != "S" and detail.concepto == 1:
+            return [_f(10175)]
+        return []
+    if detail.fch_vto_pago is None:
+        return [_f(10163)]
+    due = parse_date(detail.fch_vto_pago)
+    issued = parse_date(detail.cbte_fch) or ctx.today
+    if due is not None and due < max(issued, ctx.today):
+        return [_f(10164)]
+    return []
+
+
+def check_fce_associations(detail: Detail, ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """10196 PeriodoAsoc on FCE; notes: 10153 no CbtesAsoc; 10151 an associated voucher without
+    its issuer Cuit (11 digits); 10155 that Cuit is not the issuer's; 10158 without CbteFch;
+    10159 an associated date after the note's; not anulación (22=N): 10156 no FCE invoice
+    associated, 10157 other types than the class's FCE invoice or delivery documents."""
+    if detail.periodo_asoc is not None:
+        return [_f(10196)]
+    if ctx.cbte_tipo not in params.FCE_NOTES:
+        return []
+    if not detail.cbtes_asoc:
+        return [_f(10153)]
+    findings: list[Finding] = []
+    issued = parse_date(detail.cbte_fch) or ctx.today
+    for asoc in detail.cbtes_asoc:
+        if asoc.cuit is None or len(asoc.cuit) != 11 or not asoc.cuit.isdigit():
+            findings.append(_f(10151))
+        elif asoc.cuit != ctx.cuit:
+            findings.append(_f(10155))
+        if asoc.cbte_fch is None:
+            findings.append(_f(10158))
+        elif (when := parse_date(asoc.cbte_fch)) is not None and when > issued:
+            findings.append(_f(10159))
+    if inputs.anulacion == "N":
+        findings += _fce_invoice_association(detail, ctx)
+    return findings
+
+
+def _fce_invoice_association(detail: Detail, ctx: Context) -> list[Finding]:
+    invoice = FCE_INVOICE_OF_CLASS.get(ctx.voucher_class)
+    types = {asoc.tipo for asoc in detail.cbtes_asoc}
+    if invoice not in types:
+        return [_f(10156)]
+    if types - {invoice} - FCE_OTHER_ASSOCIATIONS:
+        return [_f(10157)]
+    return []
+
+
+def check_fce_associated_exist(detail: Detail, ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """FCE notes: 10160 the associated FCE voucher is not authorised with the date sent; 10181
+    a currency other than the associated voucher's (or pesos)."""
+    if ctx.cbte_tipo not in params.FCE_NOTES:
+        return []
+    findings: list[Finding] = []
+    for asoc in detail.cbtes_asoc:
+        if asoc.tipo not in FCE_TYPES or asoc.cuit != ctx.cuit or asoc.cbte_fch is None:
+            continue  # 10151/10155/10158 already said it; delivery documents are not here
+        stored = inputs.associated(asoc)
+        if stored is None or stored.get("CbteFch") != asoc.cbte_fch:
+            findings.append(_f(10160, f"Tipo {asoc.tipo}, PtoVta {asoc.pto_vta}, Nro {asoc.nro}."))
+        elif detail.mon_id not in (stored.get("MonId"), "PES"):
+            findings.append(_f(10181))
+    return findings
+
+
+def check_fce_misc(detail: Detail, inputs: FceInputs) -> list[Finding]:
+    """10042 a Tributo without Desc (always required on FCE); 10194 Compradores on FCE."""
+    findings: list[Finding] = []
+    if any(not (tributo.desc or "").strip() for tributo in detail.tributos):
+        findings.append(_f(10042))
+    if inputs.has_buyers:
+        findings.append(_f(10194))
+    return findings
+
+
+def check_fce(detail: Detail, ctx: Context, inputs: FceInputs) -> list[Finding]:
+    """Every FCE rule for a detail of an FCE type; [] for any other CbteTipo."""
+    if ctx.cbte_tipo not in FCE_TYPES:
+        return []
+    return [
+        *check_fce_receiver(detail, ctx, inputs),
+        *check_fce_optionals(ctx, inputs),
+        *check_fce_payment_date(detail, ctx, inputs),
+        *check_fce_associations(detail, ctx, inputs),
+        *check_fce_associated_exist(detail, ctx, inputs),
+        *check_fce_misc(detail, inputs),
+    ]

@@ -28,11 +28,12 @@ _ARCA_WSAA_DNS = (
     "CN=wsaahomo, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239",
     "CN=wsaa, O=AFIP, C=AR, SERIALNUMBER=CUIT 33693450239",
 )
-GRANTED_SERVICES = frozenset({"wsfe", "ws_sr_constancia_inscripcion", "ws_sr_padron_a13"})
+GRANTED_SERVICES = frozenset(
+    {"wsfe", "wsfex", "wsfecred", "ws_sr_constancia_inscripcion", "ws_sr_padron_a13"}
+)
 # Real ARCA services the sandbox knows but never authorises (coe.notAuthorized, not wsn.notFound).
 KNOWN_SERVICES = frozenset(
-    {"wsfex", "wsmtxca", "wsbfev1", "wsct", "wsfecred"}
-    | {"ws_sr_padron_a4", "ws_sr_padron_a5", "wslpg"}
+    {"wsmtxca", "wsbfev1", "wsct"} | {"ws_sr_padron_a4", "ws_sr_padron_a5", "wslpg"}
 )
 FAULT_MESSAGES = {
     "coe.notAuthorized": "Computador no autorizado a acceder al servicio",

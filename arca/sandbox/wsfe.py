@@ -19,10 +19,13 @@ from arca.sandbox.ledger import SequenceTx, StoredVoucher
 from arca.sandbox.messages import REQUEST_LEVEL, message
 from arca.sandbox.rules import (
     Context,
+    FceInputs,
     Finding,
     check_associated_exist,
     check_cant_reg,
     check_detail,
+    check_fce,
+    check_fce_batch,
     check_numbering,
     check_point_of_sale,
     check_voucher_type,
@@ -42,6 +45,7 @@ from arca.sandbox.vouchers import (
     to_detail,
 )
 from arca.sandbox.wsaa import TokenInvalid, verify_token
+from arca.sandbox.wsfecred_data import threshold_for
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,7 @@ def fe_cae_solicitar(state: State, body: etree._Element) -> OpResult:
         return _failed("FECAESolicitar", cuit, errors, [])
     reject = state.faults.take("reject_next", "wsfe", "FECAESolicitar")
     errors = check_cant_reg(cant_reg, len(raws), state.config.max_batch)
+    errors = errors or check_fce_batch(cant_reg, cbte_tipo)  # FCE: one voucher per request
     errors += check_point_of_sale(pto_vta, state.config.points_of_sale)
     errors += check_voucher_type(cbte_tipo)
     if reject is not None and _request_level(reject.code or 500):
@@ -279,6 +284,7 @@ def _judge(
         return _Verdict(raw, [], numbering=numbering[0])
     findings = check_detail(detail, ctx)
     findings += check_associated_exist(detail, ctx, _total_lookup(tx, cuit))
+    findings += check_fce(detail, ctx, _fce_inputs(raw, tx, cuit))  # [] unless 201-213
     if forced is not None:
         findings.append(_forced(forced))
     if rejects(findings):
@@ -292,6 +298,25 @@ def _total_lookup(tx: SequenceTx, cuit: str) -> Callable[[CbteAsoc], Decimal | N
         return None if stored is None else Decimal(stored.detail["ImpTotal"])
 
     return lookup
+
+
+def _fce_inputs(raw: dict[str, Any], tx: SequenceTx, cuit: str) -> FceInputs:
+    """What the FCE rules read beyond the typed detail: the optionals as sent, whether buyers
+    came, whether a receiver must receive FCE (the sandbox's wsfecred data) and the stored
+    detail of an associated voucher."""
+
+    def associated(asoc: CbteAsoc) -> dict[str, Any] | None:
+        stored = tx.find(asoc.cuit or cuit, asoc.pto_vta, asoc.tipo, asoc.nro)
+        return None if stored is None else stored.detail
+
+    rows = raw.get("Opcionales", [])
+    optionals = tuple((row.get("Id", ""), row.get("Valor", "")) for row in rows)
+    return FceInputs(
+        optionals=optionals,
+        has_buyers=bool(raw.get("Compradores")),
+        receives_fce=lambda receiver: threshold_for(receiver) is not None,
+        associated=associated,
+    )
 
 
 def _grant(

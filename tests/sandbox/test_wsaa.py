@@ -48,7 +48,7 @@ def test_already_authenticated_within_the_window(
 
 
 @pytest.mark.parametrize(
-    ("service", "fault"), [("wsfex", "ns1:coe.notAuthorized"), ("nada", "ns1:wsn.notFound")]
+    ("service", "fault"), [("wsmtxca", "ns1:coe.notAuthorized"), ("nada", "ns1:wsn.notFound")]
 )
 def test_service_names(
     client: Client, sandbox: Sandbox, issuer: tuple[bytes, bytes], service: str, fault: str
