@@ -36,8 +36,8 @@ from zeep.wsdl.utils import etree_to_string
 
 from arca.cuit import is_valid_cuit, normalize_cuit
 from arca.environments import Environment
-from arca.errors import ArcaError, ServiceUnavailable
-from arca.transport import Timeouts, build_client, read_soap_reply
+from arca.errors import ArcaError
+from arca.transport import Timeouts, build_client, post_query
 from arca.wsdl import WSDL_DIR
 
 CONSTANCIA_SERVICE = "ws_sr_constancia_inscripcion"
@@ -441,14 +441,5 @@ class PadronClient:
         except (ZeepError, TypeError) as exc:
             raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
         body = etree_to_string(envelope)
-        try:
-            response = self._client.transport.post(self.url, body, SOAP_HEADERS)
-        except requests.RequestException as exc:
-            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-        reply = read_soap_reply(response)
-        if reply.is_fault:
-            raise fault_for(reply.fault_code or "", reply.fault_string)
-        if reply.status != 200 or reply.payload is None:
-            excerpt = " ".join(reply.text.split())[:200]
-            raise ServiceUnavailable(f"{operation}: HTTP {reply.status}: {excerpt}", reply.status)
-        return reply.payload
+        transport = self._client.transport
+        return post_query(transport, self.url, SOAP_HEADERS, operation, body, fault_for)

@@ -25,6 +25,7 @@ from urllib3.exceptions import NewConnectionError, ProtocolError
 from zeep import Client, Settings, Transport
 
 from arca.environments import ENVIRONMENTS, Environment
+from arca.errors import OutcomeUnknown, ServiceUnavailable, SoapFault
 from arca.wsdl import load_document
 
 
@@ -367,3 +368,101 @@ def read_soap_reply(response: Response) -> SoapReply:
             fault_string=(first.findtext("faultstring") or "").strip(),
         )
     return SoapReply(status=response.status_code, text=text, payload=first)
+
+
+SOAP11_CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class SoapAnswer:
+    """An operation's `<Operation>Result` element and the answer's text (kept for the record)."""
+
+    result: Any
+    raw_response_xml: str
+
+
+def post_operation(
+    transport: Transport,
+    url: str,
+    action: str,
+    result_tag: str,
+    body: bytes,
+    mutating: bool = False,
+    raw_request: str = "",
+) -> SoapAnswer:
+    """Send one rendered SOAP 1.1 envelope of an ASMX service (WSFEv1, WSFEXv1); return the
+    `result_tag` element or raise as `check_reply` says.
+
+    What zeep's own `send` does once it has rendered: the same bytes, the same headers
+    (`text/xml` and the WSDL's quoted SOAPAction), through the client's `Transport.post` (its
+    session and timeouts). `mutating` (an authorization) turns "may have been processed" into
+    `OutcomeUnknown` carrying `raw_request`, instead of `ServiceUnavailable`.
+    """
+    operation = result_tag.rsplit("}", 1)[-1].removesuffix("Result")
+    headers = {"SOAPAction": action, "Content-Type": SOAP11_CONTENT_TYPE}
+    try:
+        response = transport.post(url, body, headers)
+    except requests.RequestException as exc:
+        if mutating and request_may_have_arrived(exc):
+            raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
+        raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
+    reply = read_soap_reply(response)
+    check_reply(operation, reply, mutating, raw_request)
+    result = reply.payload.find(result_tag)
+    if result is None:
+        message = f"{operation}: answer without {operation}Result"
+        if mutating:
+            raise OutcomeUnknown(message, raw_request, reply.status)
+        raise ServiceUnavailable(message, reply.status)
+    return SoapAnswer(result=result, raw_response_xml=reply.text)
+
+
+def check_reply(operation: str, reply: SoapReply, mutating: bool, raw_request: str) -> None:
+    """Raise unless `reply` carries a SOAP payload: soap:Client and HTTP 4xx (but 408/429) were
+    not processed (`SoapFault`); soap:Server, a 5xx or a non-SOAP 200 after a mutating request
+    may have been (`OutcomeUnknown`); otherwise `ServiceUnavailable`."""
+    status = reply.status
+    if reply.is_fault:
+        code = reply.fault_code or ""
+        # ASMX answers soap:Client when it could not even read the request (nothing was
+        # processed) and soap:Server when the operation itself threw, which for an
+        # authorization might have been after the CAE was recorded.
+        if mutating and code.rsplit(":", 1)[-1] == "Server":
+            raise OutcomeUnknown(
+                f"{operation}: server fault {code}: {reply.fault_string}", raw_request, status
+            )
+        raise SoapFault(code, reply.fault_string, status)
+    if status == 200 and reply.payload is not None:
+        return
+    excerpt = " ".join(reply.text.split())[:200]
+    # 408 and 429: the server refused to start on the request; nothing was processed.
+    if 400 <= status < 500 and status not in (408, 429):
+        raise SoapFault(f"http:{status}", excerpt or "HTTP error", status)
+    if mutating and status not in (408, 429):
+        # A 5xx from a proxy, or a 200 whose body is not SOAP, after the request was sent.
+        raise OutcomeUnknown(f"{operation}: HTTP {status}: {excerpt}", raw_request, status)
+    raise ServiceUnavailable(f"{operation}: HTTP {status}: {excerpt}", status)
+
+
+def post_query(
+    transport: Transport,
+    url: str,
+    headers: Mapping[str, str],
+    operation: str,
+    body: bytes,
+    fault_for: Callable[[str, str], Exception],
+) -> Any:
+    """Send one read-only request to a service that refuses with SOAP faults (the padrón,
+    wsfecred) and return the body's payload: `fault_for(code, text)` is raised for a fault,
+    `ServiceUnavailable` when ARCA can't be reached or answers something that isn't SOAP."""
+    try:
+        response = transport.post(url, body, dict(headers))
+    except requests.RequestException as exc:
+        raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
+    reply = read_soap_reply(response)
+    if reply.is_fault:
+        raise fault_for(reply.fault_code or "", reply.fault_string)
+    if reply.status != 200 or reply.payload is None:
+        excerpt = " ".join(reply.text.split())[:200]
+        raise ServiceUnavailable(f"{operation}: HTTP {reply.status}: {excerpt}", reply.status)
+    return reply.payload

@@ -37,16 +37,14 @@ from arca.errors import (
     Message,
     OutcomeUnknown,
     ServiceUnavailable,
-    SoapFault,
     rejection_for,
 )
 from arca.transport import (
     SOAP11_ENVELOPE,
-    SoapReply,
+    SoapAnswer,
     Timeouts,
     build_client,
-    read_soap_reply,
-    request_may_have_arrived,
+    post_operation,
 )
 from arca.wsdl import WSFE_BINDING, WSFE_NAMESPACE, WSFE_WSDL
 
@@ -660,9 +658,6 @@ def _split_classes(value: str) -> tuple[str, ...]:
     return tuple(part.strip().upper() for part in value.split("/") if part.strip())
 
 
-SOAP11_CONTENT_TYPE = "text/xml; charset=utf-8"
-
-
 def build_soap_actions(client: Any) -> dict[str, str]:
     """Each WSFEv1 operation's SOAPAction header as zeep sends it: the WSDL's, quoted."""
     operations = client.wsdl.bindings[WSFE_BINDING].all()
@@ -681,12 +676,6 @@ def redact_auth(envelope: Any) -> str:
 
 
 # --- The client -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Answer:
-    result: Any  # the <Operation>Result element
-    raw_response_xml: str
 
 
 class WsfeClient:
@@ -993,59 +982,21 @@ class WsfeClient:
         except (ZeepError, TypeError) as exc:
             raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
 
-    def _call(self, operation: str, **arguments: Any) -> _Answer:
+    def _call(self, operation: str, **arguments: Any) -> SoapAnswer:
         """Render and send one read-only request; see `_post`."""
         return self._post(operation, etree_to_string(self._render(operation, arguments)))
 
     def _post(
         self, operation: str, body: bytes, mutating: bool = False, raw_request: str = ""
-    ) -> _Answer:
-        """Send one rendered envelope; return its `<operation>Result` or raise per the rules above.
-
-        What zeep's own `send` does once it has rendered: the same bytes (`etree_to_string`),
-        the same headers (SOAP 1.1: `text/xml` and the WSDL's quoted SOAPAction), through the
-        client's `Transport.post` (its session and timeouts).
-        """
-        headers = {"SOAPAction": self._soap_actions[operation], "Content-Type": SOAP11_CONTENT_TYPE}
-        try:
-            response = self._client.transport.post(self.environment.wsfe_url, body, headers)
-        except requests.RequestException as exc:
-            if mutating and request_may_have_arrived(exc):
-                raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
-            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-        reply = read_soap_reply(response)
-        self._check_reply(operation, reply, mutating, raw_request)
-        result = reply.payload.find(f"{NS}{operation}Result")
-        if result is None:
-            message = f"{operation}: answer without {operation}Result"
-            if mutating:
-                raise OutcomeUnknown(message, raw_request, reply.status)
-            raise ServiceUnavailable(message, reply.status)
-        return _Answer(result=result, raw_response_xml=reply.text)
-
-    @staticmethod
-    def _check_reply(operation: str, reply: SoapReply, mutating: bool, raw_request: str) -> None:
-        status = reply.status
-        if reply.is_fault:
-            code = reply.fault_code or ""
-            # ASMX answers soap:Client when it could not even read the request (nothing was
-            # processed) and soap:Server when the operation itself threw, which for
-            # FECAESolicitar might have been after the CAE was recorded.
-            if mutating and code.rsplit(":", 1)[-1] == "Server":
-                raise OutcomeUnknown(
-                    f"{operation}: server fault {code}: {reply.fault_string}", raw_request, status
-                )
-            raise SoapFault(code, reply.fault_string, status)
-        if status == 200 and reply.payload is not None:
-            return
-        excerpt = " ".join(reply.text.split())[:200]
-        # 408 and 429: the server refused to start on the request; nothing was processed.
-        if 400 <= status < 500 and status not in (408, 429):
-            raise SoapFault(f"http:{status}", excerpt or "HTTP error", status)
-        if mutating and status not in (408, 429):
-            # A 5xx from a proxy, or a 200 whose body is not SOAP, after the request was sent.
-            raise OutcomeUnknown(f"{operation}: HTTP {status}: {excerpt}", raw_request, status)
-        raise ServiceUnavailable(f"{operation}: HTTP {status}: {excerpt}", status)
+    ) -> SoapAnswer:
+        """Send one rendered envelope; return its `<operation>Result` or raise (see
+        `arca.transport.check_reply`)."""
+        action = self._soap_actions[operation]
+        result_tag = f"{NS}{operation}Result"
+        url = self.environment.wsfe_url
+        return post_operation(
+            self._client.transport, url, action, result_tag, body, mutating, raw_request
+        )
 
 
 def static_auth(token: str, sign: str, cuit: str) -> AuthProvider:

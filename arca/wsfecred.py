@@ -34,7 +34,7 @@ from zeep.wsdl.utils import etree_to_string
 from arca.cuit import is_valid_cuit, normalize_cuit
 from arca.environments import Environment
 from arca.errors import ArcaError, ArcaRejected, Message, ServiceUnavailable
-from arca.transport import Timeouts, build_client, read_soap_reply
+from arca.transport import Timeouts, build_client, post_query
 from arca.wsdl import WSDL_DIR
 
 SERVICE = "wsfecred"
@@ -217,14 +217,4 @@ class WsfecredClient:
             raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
         body = etree_to_string(envelope)
         headers = {"SOAPAction": f'"{NAMESPACE}{operation}"', "Content-Type": CONTENT_TYPE}
-        try:
-            response = self._client.transport.post(self.url, body, headers)
-        except requests.RequestException as exc:
-            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-        reply = read_soap_reply(response)
-        if reply.is_fault:
-            raise fault_for(reply.fault_code or "", reply.fault_string)
-        if reply.status != 200 or reply.payload is None:
-            excerpt = " ".join(reply.text.split())[:200]
-            raise ServiceUnavailable(f"{operation}: HTTP {reply.status}: {excerpt}", reply.status)
-        return reply.payload
+        return post_query(self._client.transport, self.url, headers, operation, body, fault_for)

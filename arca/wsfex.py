@@ -38,19 +38,11 @@ from arca.errors import (
     Message,
     OutcomeUnknown,
     ServiceUnavailable,
-    SoapFault,
 )
-from arca.transport import (
-    SoapReply,
-    Timeouts,
-    build_client,
-    read_soap_reply,
-    request_may_have_arrived,
-)
+from arca.transport import SoapAnswer, Timeouts, build_client, post_operation
 from arca.wsdl import WSDL_DIR
 from arca.wsfe import (
     REDACTED,
-    SOAP11_CONTENT_TYPE,
     AuthProvider,
     ParamItem,
     PointOfSale,
@@ -430,12 +422,6 @@ def _rejection(error: Message) -> ArcaRejected:
 # --- The client -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Answer:
-    result: Any  # the <Operation>Result element
-    raw_response_xml: str
-
-
 # (operation, FEXResultGet item, id element, description element, valid-from prefix or None)
 _TABLES: dict[str, tuple[str, str, str, str]] = {
     "voucher_types": ("FEXGetPARAM_Cbte_Tipo", "ClsFEXResponse_Cbte_Tipo", "Cbte_Id", "Cbte"),
@@ -679,48 +665,17 @@ class WsfexClient:
         except (ZeepError, TypeError, ValueError) as exc:
             raise ValueError(f"{operation} request does not fit the WSDL: {exc}") from exc
 
-    def _call(self, operation: str, arguments: dict[str, Any]) -> _Answer:
+    def _call(self, operation: str, arguments: dict[str, Any]) -> SoapAnswer:
         """Render and send one read-only request."""
         return self._post(operation, etree_to_string(self._render(operation, arguments)))
 
     def _post(
         self, operation: str, body: bytes, mutating: bool = False, raw_request: str = ""
-    ) -> _Answer:
+    ) -> SoapAnswer:
         """Send one rendered envelope; return its `<operation>Result` or raise (module doc)."""
-        headers = {"SOAPAction": self._soap_actions[operation], "Content-Type": SOAP11_CONTENT_TYPE}
-        try:
-            response = self._client.transport.post(self.environment.wsfex_url, body, headers)
-        except requests.RequestException as exc:
-            if mutating and request_may_have_arrived(exc):
-                raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
-            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-        reply = read_soap_reply(response)
-        _check_reply(operation, reply, mutating, raw_request)
-        result = reply.payload.find(f"{NS}{operation}Result")
-        if result is None:
-            message = f"{operation}: answer without {operation}Result"
-            if mutating:
-                raise OutcomeUnknown(message, raw_request, reply.status)
-            raise ServiceUnavailable(message, reply.status)
-        return _Answer(result=result, raw_response_xml=reply.text)
-
-
-def _check_reply(operation: str, reply: SoapReply, mutating: bool, raw_request: str) -> None:
-    """WsfeClient's rules: soap:Client and HTTP 4xx (but 408/429) were not processed;
-    soap:Server, a 5xx or a non-SOAP 200 after a mutating request may have been."""
-    status = reply.status
-    if reply.is_fault:
-        code = reply.fault_code or ""
-        if mutating and code.rsplit(":", 1)[-1] == "Server":
-            raise OutcomeUnknown(
-                f"{operation}: server fault {code}: {reply.fault_string}", raw_request, status
-            )
-        raise SoapFault(code, reply.fault_string, status)
-    if status == 200 and reply.payload is not None:
-        return
-    excerpt = " ".join(reply.text.split())[:200]
-    if 400 <= status < 500 and status not in (408, 429):
-        raise SoapFault(f"http:{status}", excerpt or "HTTP error", status)
-    if mutating and status not in (408, 429):
-        raise OutcomeUnknown(f"{operation}: HTTP {status}: {excerpt}", raw_request, status)
-    raise ServiceUnavailable(f"{operation}: HTTP {status}: {excerpt}", status)
+        action = self._soap_actions[operation]
+        result_tag = f"{NS}{operation}Result"
+        url = self.environment.wsfex_url
+        return post_operation(
+            self._client.transport, url, action, result_tag, body, mutating, raw_request
+        )
