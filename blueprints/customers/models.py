@@ -54,6 +54,10 @@ class Customer(TimestampMixin, db.Model):  # type: ignore[name-defined]
     phone: Mapped[str | None] = mapped_column(String(50))
     notes: Mapped[str | None] = mapped_column(Text)
     payment_terms_days: Mapped[int | None]
+    # A customer abroad (migration 0019): its country (WSFEX's FEXGetPARAM_DST_pais code)
+    # makes its vouchers Factura E; `foreign_tax_id` is its tax id there (Id_impositivo).
+    country: Mapped[int | None]
+    foreign_tax_id: Mapped[str | None] = mapped_column(String(30))
     archived_at: Mapped[dt.datetime | None]
     # A data-subject erasure: the fields that are on no fiscal document were wiped then.
     erased_at: Mapped[dt.datetime | None]

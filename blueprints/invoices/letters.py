@@ -20,9 +20,11 @@ from arca.codes import (
     IssuerCondition,
     VoucherKind,
 )
+from arca.fce import is_fce
 
-VoucherLetter = Literal["A", "B", "C", "ALEY"]
-"""The classes Talonario issues. ALEY is "A con leyenda operación sujeta a retención" (ex M)."""
+VoucherLetter = Literal["A", "B", "C", "ALEY", "E"]
+"""The classes Talonario issues. ALEY is "A con leyenda operación sujeta a retención" (ex M);
+E is the export voucher (WSFEXv1: 19 invoice, 20 debit note, 21 credit note)."""
 
 # Receivers that get class A from an RI: RI (1) and the three monotributo conditions (6, 13, 16).
 # Exactly the conditions whose `allowed_classes` include A in RECEIVER_CONDITIONS (NOTES §7.6).
@@ -46,20 +48,34 @@ TYPE_CODES: dict[VoucherLetter, dict[VoucherKind, int]] = {
     "B": {VoucherKind.INVOICE: 6, VoucherKind.DEBIT_NOTE: 7, VoucherKind.CREDIT_NOTE: 8},
     "C": {VoucherKind.INVOICE: 11, VoucherKind.DEBIT_NOTE: 12, VoucherKind.CREDIT_NOTE: 13},
     "ALEY": {VoucherKind.INVOICE: 51, VoucherKind.DEBIT_NOTE: 52, VoucherKind.CREDIT_NOTE: 53},
+    "E": {VoucherKind.INVOICE: 19, VoucherKind.DEBIT_NOTE: 20, VoucherKind.CREDIT_NOTE: 21},
 }
+# FCE MiPyME (Ley 27.440, NOTES §7.1): the A, B and C of a MiPyME invoicing a large company.
+FCE_TYPE_CODES: dict[str, dict[VoucherKind, int]] = {
+    "A": {VoucherKind.INVOICE: 201, VoucherKind.DEBIT_NOTE: 202, VoucherKind.CREDIT_NOTE: 203},
+    "B": {VoucherKind.INVOICE: 206, VoucherKind.DEBIT_NOTE: 207, VoucherKind.CREDIT_NOTE: 208},
+    "C": {VoucherKind.INVOICE: 211, VoucherKind.DEBIT_NOTE: 212, VoucherKind.CREDIT_NOTE: 213},
+}
+EXPORT_TYPES = frozenset(TYPE_CODES["E"].values())
 NOTE_KINDS = frozenset({VoucherKind.DEBIT_NOTE, VoucherKind.CREDIT_NOTE})
 ISSUED_KINDS = NOTE_KINDS | {VoucherKind.INVOICE}
 
 
 def letter_for(
-    issuer: IssuerCondition, receiver_condition_id: int, a_with_legend: bool = False
+    issuer: IssuerCondition,
+    receiver_condition_id: int,
+    a_with_legend: bool = False,
+    export: bool = False,
 ) -> VoucherLetter:
     """The class to issue from `issuer` to a receiver in `receiver_condition_id`.
 
-    RI: A (ALEY when `a_with_legend`) to conditions 1, 6, 13, 16; B to any other id, including
-    ids unknown to `RECEIVER_CONDITIONS` (the preflight reports those with 10242). Every other
+    An `export` (a customer abroad, with its country): E, whoever issues it. Otherwise RI: A
+    (ALEY when `a_with_legend`) to conditions 1, 6, 13, 16; B to any other id, including ids
+    unknown to `RECEIVER_CONDITIONS` (the preflight reports those with 10242). Every other
     issuer: C, whatever the receiver; `a_with_legend` is ignored for them.
     """
+    if export:
+        return "E"
     if issuer is not IssuerCondition.RESPONSABLE_INSCRIPTO:
         return "C"
     if receiver_condition_id in A_RECEIVER_CONDITIONS:
@@ -67,9 +83,15 @@ def letter_for(
     return "B"
 
 
-def invoice_type_for(letter: VoucherLetter, kind: VoucherKind) -> int:
+def invoice_type_for(letter: VoucherLetter, kind: VoucherKind, fce: bool = False) -> int:
     """The `CbteTipo` of a `kind` voucher of class `letter` (A 1/2/3, B 6/7/8, C 11/12/13,
-    ALEY 51/52/53 for invoice/debit note/credit note). Raises ValueError for any other kind."""
+    ALEY 51/52/53, E 19/20/21 for invoice/debit note/credit note; with `fce`, the FCE MiPyME
+    A 201/202/203, B 206/207/208, C 211/212/213). Raises ValueError for any other kind, and for
+    an FCE of a class that has none (ALEY, E)."""
+    if fce:
+        if letter not in FCE_TYPE_CODES:
+            raise ValueError(f"there is no FCE MiPyME of class {letter}")
+        return FCE_TYPE_CODES[letter][kind]
     codes = TYPE_CODES[letter]
     if kind not in codes:
         raise ValueError(f"Talonario issues no {kind.value} vouchers (class {letter})")
@@ -83,6 +105,12 @@ def note_type_for(original_invoice_type: int, kind: VoucherKind) -> int:
     original that no A/B/C/ALEY note may reference (FCE, unknown codes, delivery notes)."""
     if kind not in NOTE_KINDS:
         raise ValueError(f"{kind.value} is not a debit or credit note")
+    if original_invoice_type in EXPORT_TYPES:
+        return TYPE_CODES["E"][kind]
+    if is_fce(original_invoice_type):
+        # An FCE note goes with FCE vouchers of its class (10040: 202/203 associate 201-203).
+        fce_class = VOUCHER_TYPES[original_invoice_type].voucher_class
+        return FCE_TYPE_CODES[fce_class][kind]
     original = VOUCHER_TYPES.get(original_invoice_type)
     if original is None or original.voucher_class not in TYPE_CODES:
         raise ValueError(f"no note can reference voucher type {original_invoice_type}")
@@ -91,6 +119,11 @@ def note_type_for(original_invoice_type: int, kind: VoucherKind) -> int:
     if original_invoice_type not in ALLOWED_ASSOCIATED_TYPES[note]:
         raise ValueError(f"no note can reference voucher type {original_invoice_type}")
     return note
+
+
+def is_export(invoice_type: int) -> bool:
+    """A Factura E or one of its notes: WSFEXv1's, not WSFEv1's."""
+    return invoice_type in EXPORT_TYPES
 
 
 def requires_monotributo_legend(letter: VoucherLetter, receiver_condition_id: int) -> bool:
@@ -107,6 +140,8 @@ def explain_letter(
     `letter` must be what `letter_for` gives for them (with `a_with_legend` = letter is ALEY);
     anything else raises ValueError, since there is no reason to explain.
     """
+    if letter == "E":
+        return _("Factura E: el cliente está en el exterior; se autoriza como exportación.")
     if letter != letter_for(issuer, receiver_condition_id, a_with_legend=letter == "ALEY"):
         raise ValueError(f"{letter} is not the class {issuer.value} issues to that receiver")
     if letter == "C":

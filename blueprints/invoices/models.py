@@ -20,9 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
+from arca.fce import FCE_TYPES
 from core.db import TimestampMixin, db, utcnow
 
 MONEY = Numeric(15, 2)
+EXPORT_TYPES = frozenset({19, 20, 21})  # Factura E, its debit and credit notes (WSFEXv1)
 TOTALS_COLUMNS = ["status", "kind", "currency_rate", "net", "vat_total"]
 # The text search folds accents as `customers.rules.fold` does, for the letters Spanish uses.
 FOLD_FROM = "áàâäãéèêëíìîïóòôöõúùûüñç"
@@ -31,6 +33,15 @@ FOLD_TO = "aaaaaeeeeiiiiooooouuuunc"
 # reflects it so that the migrations-match-models check can compare it.
 RECEIVER_SEARCH = (
     f"translate(lower((receiver_name || ' ') || receiver_doc_number), '{FOLD_FROM}', '{FOLD_TO}')"
+)
+
+
+# A, B, C, A con leyenda, FCE MiPyME A/B/C (201…) and export E (19…), per kind (migrations 0007
+# and 0019; triggers on SQLite).
+TYPE_MATCHES_KIND = (
+    "(kind = 'invoice' AND invoice_type IN (1, 6, 11, 51, 201, 206, 211, 19))"
+    " OR (kind = 'debit_note' AND invoice_type IN (2, 7, 12, 52, 202, 207, 212, 20))"
+    " OR (kind = 'credit_note' AND invoice_type IN (3, 8, 13, 53, 203, 208, 213, 21))"
 )
 
 
@@ -75,12 +86,7 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
         CheckConstraint(
             "kind = 'invoice' OR associated_invoice_id IS NOT NULL", name="note_has_original"
         ),
-        CheckConstraint(
-            "(kind = 'invoice' AND invoice_type IN (1, 6, 11, 51))"
-            " OR (kind = 'debit_note' AND invoice_type IN (2, 7, 12, 52))"
-            " OR (kind = 'credit_note' AND invoice_type IN (3, 8, 13, 53))",
-            name="type_matches_kind",
-        ),
+        CheckConstraint(TYPE_MATCHES_KIND, name="type_matches_kind"),
         CheckConstraint(
             "status <> 'authorized' OR (number IS NOT NULL AND cae IS NOT NULL)",
             name="authorized_has_cae",
@@ -181,6 +187,27 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
         String(4), default=AuthorizationMode.CAE, server_default=AuthorizationMode.CAE.value
     )
     generated_at: Mapped[dt.datetime | None]  # CbteFchHsGen, a CAEA voucher's issue moment
+    # FCE MiPyME (types 201-213, migration 0019): the issuer's CBU, alias and transfer option
+    # (optionals 2101, 2102, 27) as they were when the invoice was saved; on notes, whether it
+    # cancels a voucher the buyer rejected (optional 22). Null on every other voucher.
+    fce_cbu: Mapped[str | None] = mapped_column(String(22))
+    fce_alias: Mapped[str | None] = mapped_column(String(60))
+    fce_transfer: Mapped[str | None] = mapped_column(String(3))
+    fce_cancels_rejected: Mapped[bool | None]
+    # Export vouchers (Factura E, types 19-21, WSFEXv1): null on every other voucher.
+    export_type: Mapped[int | None]  # Tipo_expo: 1 goods, 2 services, 4 other
+    destination_country: Mapped[int | None]  # Dst_cmp (FEXGetPARAM_DST_pais)
+    receiver_country_cuit: Mapped[str | None] = mapped_column(String(11))  # Cuit_pais_cliente
+    receiver_tax_id: Mapped[str | None] = mapped_column(String(30))  # Id_impositivo
+    incoterms: Mapped[str | None] = mapped_column(String(3))
+    incoterms_detail: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[int | None]  # Idioma_cbte: 1 Spanish, 2 English, 3 Portuguese
+    export_payment_terms: Mapped[str | None] = mapped_column(String(50))  # Forma_pago
+    permit_existing: Mapped[bool | None]  # Permiso_existente, goods only
+    # [{"permit_id": str, "destination_country": int}], the customs permits (goods)
+    permits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # The `Id` of the last FEXAuthorize sent for it (unique per CUIT, chosen by us).
+    export_request_id: Mapped[int | None] = mapped_column(BigInteger)
     observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -210,6 +237,15 @@ class Invoice(TimestampMixin, db.Model):  # type: ignore[name-defined]
     @property
     def by_caea(self) -> bool:
         return self.authorization_mode == AuthorizationMode.CAEA
+
+    @property
+    def is_export(self) -> bool:
+        """A Factura E or its notes: authorized through WSFEXv1, not WSFEv1."""
+        return self.invoice_type in EXPORT_TYPES
+
+    @property
+    def is_fce(self) -> bool:
+        return self.invoice_type in FCE_TYPES
 
 
 class InvoiceLine(db.Model):  # type: ignore[name-defined]

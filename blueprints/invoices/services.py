@@ -70,6 +70,32 @@ CONSUMIDOR_FINAL = 5
 
 
 @dataclass(frozen=True)
+class ExportPermitInput:
+    """A customs shipping permit of exported goods, and where the goods go."""
+
+    permit_id: str
+    destination_country: int
+
+
+@dataclass(frozen=True)
+class ExportInput:
+    """What a Factura E (WSFEXv1) says besides a voucher's usual fields. The export type
+    (Tipo_expo) follows from the concept: products 1, services 2, both 4 ("otros")."""
+
+    destination_country: int
+    language: int = 1  # Idioma_cbte: 1 Spanish, 2 English, 3 Portuguese
+    incoterms: str | None = None  # required for goods
+    incoterms_detail: str | None = None
+    payment_terms: str | None = None  # Forma_pago, printed
+    receiver_tax_id: str | None = None  # Id_impositivo; the customer's when None
+    permit_existing: bool | None = None  # goods only: "S"/"N"
+    permits: list[ExportPermitInput] = field(default_factory=list)
+
+
+EXPORT_TYPE_OF_CONCEPT = {1: 1, 2: 2, 3: 4}
+
+
+@dataclass(frozen=True)
 class DraftInput:
     """What the editor sends, parsed (amounts as Decimal, dates as dates)."""
 
@@ -91,6 +117,12 @@ class DraftInput:
     other_taxes: list[OtherTax] = field(default_factory=list)
     associated_invoice_id: int | None = None  # see `kind`
     notes: str | None = None
+    # FCE MiPyME (the preflight offers it when ARCA says the receiver must get one): issued as
+    # 201/206/211 with the organization's CBU; a note follows its original, and says whether it
+    # cancels a voucher the buyer rejected.
+    fce: bool = False
+    fce_cancels_rejected: bool | None = None
+    export: ExportInput | None = None  # a Factura E's own data (customer abroad)
 
 
 def get_invoice(session: DbSession, organization_id: int, invoice_id: int) -> Invoice:
@@ -129,8 +161,14 @@ def save_draft(
     else:
         _copy_receiver(invoice, original, draft.customer_id)
     invoice.kind = str(kind)
-    invoice.letter, invoice.invoice_type = _voucher_type(organization, invoice, kind, original)
+    invoice.letter, invoice.invoice_type = _voucher_type(
+        organization, invoice, kind, original, draft.fce, _abroad(session, invoice)
+    )
     invoice.associated_invoice_id = original.id if original else None
+    _apply_fce(invoice, organization, draft)
+    _apply_export(
+        invoice, draft, original, _customer(session, organization.id, invoice.customer_id)
+    )
     letter = cast(VoucherLetter, invoice.letter)
     totals = compute_totals(draft.lines, letter, draft.prices_include_vat, draft.other_taxes)
     if problems := saving_problems(draft.lines, totals):
@@ -177,6 +215,28 @@ def draft_of(invoice: Invoice) -> DraftInput:
         prices_include_vat=invoice.prices_include_vat,
         other_taxes=[OtherTax(t.tax_id, t.description, t.base, t.rate) for t in invoice.tax_rows],
         notes=invoice.notes,
+        fce=invoice.is_fce and invoice.associated_invoice_id is None,
+        fce_cancels_rejected=invoice.fce_cancels_rejected,
+        export=export_of(invoice),
+    )
+
+
+def export_of(invoice: Invoice) -> ExportInput | None:
+    """A saved Factura E's export data as `save_draft` takes it; None for any other voucher."""
+    if not invoice.is_export or invoice.destination_country is None:
+        return None
+    return ExportInput(
+        destination_country=invoice.destination_country,
+        language=invoice.language or 1,
+        incoterms=invoice.incoterms,
+        incoterms_detail=invoice.incoterms_detail,
+        payment_terms=invoice.export_payment_terms,
+        receiver_tax_id=invoice.receiver_tax_id,
+        permit_existing=invoice.permit_existing,
+        permits=[
+            ExportPermitInput(str(p["permit_id"]), int(p["destination_country"]))
+            for p in invoice.permits
+        ],
     )
 
 
@@ -247,7 +307,12 @@ def _copy_receiver(note: Invoice, original: Invoice, customer_id: int | None) ->
 
 
 def _voucher_type(
-    organization: Organization, invoice: Invoice, kind: VoucherKind, original: Invoice | None
+    organization: Organization,
+    invoice: Invoice,
+    kind: VoucherKind,
+    original: Invoice | None,
+    fce: bool,
+    abroad: bool,
 ) -> tuple[str, int]:
     if original is not None:
         return original.letter, note_type_for(original.invoice_type, kind)
@@ -255,8 +320,80 @@ def _voucher_type(
         IssuerCondition(organization.iva_condition),
         invoice.receiver_condition,
         organization.a_with_legend,
+        export=abroad,
     )
-    return letter, invoice_type_for(letter, kind)
+    if fce and letter not in ("A", "B", "C"):
+        raise ValidationFailed(
+            _("Una Factura de Crédito Electrónica MiPyME es de clase A, B o C."), field="fce"
+        )
+    return letter, invoice_type_for(letter, kind, fce=fce)
+
+
+def _abroad(session: DbSession, invoice: Invoice) -> bool:
+    """The receiver is a customer abroad (with its country): the voucher is a Factura E."""
+    if invoice.customer_id is None:
+        return False
+    customer = session.get(Customer, invoice.customer_id)
+    return customer is not None and customer.country is not None
+
+
+def _apply_fce(invoice: Invoice, organization: Organization, draft: DraftInput) -> None:
+    """An FCE invoice carries the organization's CBU, alias and transfer option as they are
+    when it is saved (the PDF and ARCA get the same); an FCE note, optional 22."""
+    fce_invoice = invoice.is_fce and invoice.kind == VoucherKind.INVOICE
+    invoice.fce_cbu = organization.cbu if fce_invoice else None
+    invoice.fce_alias = organization.cbu_alias if fce_invoice else None
+    invoice.fce_transfer = organization.fce_transfer if fce_invoice else None
+    fce_note = invoice.is_fce and not fce_invoice
+    invoice.fce_cancels_rejected = bool(draft.fce_cancels_rejected) if fce_note else None
+
+
+def _apply_export(
+    invoice: Invoice, draft: DraftInput, original: Invoice | None, customer: Customer | None
+) -> None:
+    """A Factura E's export data: the draft's, or for a note its original's; the customer's
+    country and tax id where the draft leaves them out. Cleared on any other voucher."""
+    export = draft.export
+    if original is not None and original.is_export and export is None:
+        export = ExportInput(
+            destination_country=original.destination_country or 0,
+            language=original.language or 1,
+            incoterms=original.incoterms,
+            incoterms_detail=original.incoterms_detail,
+            payment_terms=original.export_payment_terms,
+            receiver_tax_id=original.receiver_tax_id,
+        )
+    if not invoice.is_export:
+        export = None
+    elif export is None:
+        country = customer.country if customer and customer.country else 0
+        export = ExportInput(destination_country=country)
+    goods = invoice.concept in (1, 3)
+    invoice.export_type = EXPORT_TYPE_OF_CONCEPT.get(invoice.concept) if export else None
+    invoice.destination_country = export.destination_country if export else None
+    invoice.language = export.language if export else None
+    invoice.incoterms = (export.incoterms or None) if export and goods else None
+    invoice.incoterms_detail = (export.incoterms_detail or None) if export and goods else None
+    invoice.export_payment_terms = (export.payment_terms or None) if export else None
+    tax_id = (export.receiver_tax_id if export else None) or (
+        customer.foreign_tax_id if export and customer else None
+    )
+    invoice.receiver_tax_id = tax_id or None
+    invoice.receiver_country_cuit = (
+        invoice.receiver_doc_number
+        if export and invoice.receiver_doc_type == DocumentType.CUIT
+        else None
+    )
+    invoice_of_goods = export is not None and goods and invoice.kind == VoucherKind.INVOICE
+    invoice.permit_existing = export.permit_existing if invoice_of_goods and export else None
+    invoice.permits = (
+        [
+            {"permit_id": p.permit_id, "destination_country": p.destination_country}
+            for p in export.permits
+        ]
+        if invoice_of_goods and export
+        else []
+    )
 
 
 def _apply_totals(invoice: Invoice, draft: DraftInput, totals: Totals) -> None:

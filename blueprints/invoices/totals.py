@@ -249,8 +249,9 @@ def compute_totals(
     is computed once on the sum of its lines' amounts (not line by line). With VAT in the
     prices, a rate's net is its gross sum / (1 + rate) and its VAT the remainder, so the total
     is exactly what the customer saw. Exempt lines go to `exempt`, untaxed to `untaxed`.
-    C: no VAT at all; `net` is the sum of every line (whatever its `vat`), `prices_include_vat`
-    does not matter. Other taxes are added on top in every class.
+    C and E (exports, which carry no VAT): no VAT at all; `net` is the sum of every line
+    (whatever its `vat`), `prices_include_vat` does not matter. Other taxes are added on top
+    in every class.
 
     Negative lines are computed as they are (a rate whose lines sum below 0 keeps its negative
     row, so the total is exact); `saving_problems` says whether the result may be kept.
@@ -264,7 +265,7 @@ def compute_totals(
     amounts = [line_amount(line) for line in lines]
     taxes = tuple(_tax_amount(tax) for tax in other_taxes)
     taxes_total = sum((tax.amount for tax in taxes), ZERO)
-    if letter == "C":
+    if letter in ("C", "E"):
         return _class_c_totals(amounts, taxes, taxes_total)
     vat = _vat_rows(lines, amounts, prices_include_vat)
     untaxed = _sum_where(lines, amounts, "untaxed")

@@ -48,6 +48,12 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined]
     email_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Owners and admins must turn on two-factor authentication to work in this organization.
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # FCE MiPyME (migration 0019): the CBU (22 digits) and alias the buyer pays into, and how
+    # the credit may circulate (optional 27: SCA open circulation, ADC collective deposit).
+    # Copied onto each FCE invoice when it is saved.
+    cbu: Mapped[str | None] = mapped_column(String(22))
+    cbu_alias: Mapped[str | None] = mapped_column(String(60))
+    fce_transfer: Mapped[str] = mapped_column(String(3), default="SCA", server_default="SCA")
     # Closed by its owner (blueprints/organizations/closing.py): read-only from then on, its
     # fiscal records kept until their retention ends, then purged.
     closed_at: Mapped[dt.datetime | None]

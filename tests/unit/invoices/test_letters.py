@@ -109,10 +109,33 @@ def test_notes_keep_the_class_of_the_original(original: int, debit: int, credit:
     assert original in ALLOWED_ASSOCIATED_TYPES[credit]
 
 
-@pytest.mark.parametrize("original", [201, 206, 211, 49, 88, 9999])
-def test_no_plain_note_for_fce_used_goods_or_unknown_types(original: int) -> None:
+@pytest.mark.parametrize("original", [49, 88, 9999])
+def test_no_note_for_used_goods_or_unknown_types(original: int) -> None:
     with pytest.raises(ValueError, match=str(original)):
         note_type_for(original, VoucherKind.CREDIT_NOTE)
+
+
+@pytest.mark.parametrize(
+    ("original", "debit", "credit"),
+    [(201, 202, 203), (203, 202, 203), (206, 207, 208), (211, 212, 213), (19, 20, 21)],
+)
+def test_fce_and_export_vouchers_get_notes_of_their_own(
+    original: int, debit: int, credit: int
+) -> None:
+    # An FCE is amended only by FCE notes (10040), a Factura E by the E notes (WSFEXv1).
+    assert note_type_for(original, VoucherKind.DEBIT_NOTE) == debit
+    assert note_type_for(original, VoucherKind.CREDIT_NOTE) == credit
+    if original != 19:
+        assert original in ALLOWED_ASSOCIATED_TYPES[credit]
+
+
+def test_fce_types_by_class_and_export_letter() -> None:
+    assert invoice_type_for("A", VoucherKind.INVOICE, fce=True) == 201
+    assert invoice_type_for("C", VoucherKind.CREDIT_NOTE, fce=True) == 213
+    assert letter_for(IssuerCondition.MONOTRIBUTO, 9, export=True) == "E"
+    assert invoice_type_for("E", VoucherKind.INVOICE) == 19
+    with pytest.raises(ValueError, match="no FCE"):
+        invoice_type_for("ALEY", VoucherKind.INVOICE, fce=True)
 
 
 def test_note_type_needs_a_note_kind() -> None:
