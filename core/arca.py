@@ -24,6 +24,8 @@ from arca.tickets import FileTicketLock, RedisTicketLock, TicketLock
 from arca.transport import Timeouts, build_session
 from arca.wsaa import WsaaClient
 from arca.wsfe import AuthProvider, WsfeClient
+from arca.wsfecred import WsfecredAuth, WsfecredClient
+from arca.wsfex import WsfexClient
 from core.cache import RedisCache, get_cache
 
 
@@ -65,6 +67,14 @@ class ArcaGateway:
 
     def wsfe(self, session: requests.Session, auth: AuthProvider) -> WsfeClient:
         return WsfeClient(self.environment(), session, self.timeouts, auth)
+
+    def wsfex(self, session: requests.Session, auth: AuthProvider) -> WsfexClient:
+        """WSFEXv1 (Factura E), `auth` from a ticket for service "wsfex"."""
+        return WsfexClient(self.environment(), session, self.timeouts, auth)
+
+    def wsfecred(self, session: requests.Session, auth: WsfecredAuth) -> WsfecredClient:
+        """wsfecred (FCE MiPyME obligations), `auth` from a ticket for service "wsfecred"."""
+        return WsfecredClient(self.environment(), session, self.timeouts, auth)
 
     def now(self) -> dt.datetime:
         """ARCA's clock: the in-process sandbox's (which tests freeze and advance), else real time.
