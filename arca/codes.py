@@ -48,7 +48,7 @@ ISSUER_CONDITION_LABELS = {
 
 # --- WSFEv1 code tables (tables.json snapshot; refresh from FEParamGet* at run time) --------------
 
-VoucherClass = Literal["A", "B", "C", "ALEY", "49"]
+VoucherClass = Literal["A", "B", "C", "ALEY", "49", "E"]
 """A voucher's class (letter). ALEY is "A con leyenda operación sujeta a retención" (codes 51-54,
 ex class M, renamed on 2025-12-01); "49" is the used-goods purchase voucher, a class of its own."""
 
@@ -137,8 +137,15 @@ VOUCHER_TYPES: dict[int, VoucherType] = dict(
         _voucher(211, "Factura de Crédito electrónica MiPyMEs (FCE) C", "C", VoucherKind.INVOICE),
         _voucher(212, "Nota de Débito electrónica MiPyMEs (FCE) C", "C", VoucherKind.DEBIT_NOTE),
         _voucher(213, "Nota de Crédito electrónica MiPyMEs (FCE) C", "C", VoucherKind.CREDIT_NOTE),
+        # WSFEXv1's own types (FEXGetPARAM_Cbte_Tipo), not WSFEv1's: export vouchers, class E.
+        _voucher(19, "Factura de Exportación", "E", VoucherKind.INVOICE),
+        _voucher(20, "Nota de Débito por Operaciones con el Exterior", "E", VoucherKind.DEBIT_NOTE),
+        _voucher(
+            21, "Nota de Crédito por Operaciones con el Exterior", "E", VoucherKind.CREDIT_NOTE
+        ),
     ]
 )
+EXPORT_VOUCHER_CODES = frozenset({19, 20, 21})
 
 # Debit and credit notes may reference only these types (validation 10040). 88 and 991 are
 # electronic delivery notes; 990-995 are FCE-specific documents.

@@ -24,8 +24,8 @@ def build_qr_payload(
     total: Decimal,
     currency: str,
     currency_rate: Decimal,
-    doc_type: int,
-    doc_number: int | str,
+    doc_type: int | None,
+    doc_number: int | str | None,
     cae: int | str,
     authorization_type: str = "E",
 ) -> dict[str, Any]:
@@ -35,10 +35,12 @@ def build_qr_payload(
     tipoDocRec, nroDocRec, codAut) and the amounts as decimals: `importe` and `ctz` are written
     as integers when whole (the official example has `"importe":12100`, `"ctz":65`) and with
     their decimals otherwise. `authorization_type` is "E" for a CAE, "A" for a CAEA. For an
-    anonymous consumer pass doc_type 99 and doc_number 0, as most implementations do.
+    anonymous consumer pass doc_type 99 and doc_number 0, as most implementations do. The
+    spec marks the receiver's two fields optional: doc_type None leaves them out (a Factura E
+    whose receiver has no country CUIT, only a tax id abroad that is no ARCA document).
     Raises `ValueError` for non-numeric CUIT, document or CAE.
     """
-    return {
+    payload: dict[str, Any] = {
         "ver": QR_VERSION,
         "fecha": date.isoformat(),  # yyyy-mm-dd here, unlike WSFEv1's yyyymmdd
         "cuit": int(cuit),
@@ -49,10 +51,13 @@ def build_qr_payload(
         "moneda": currency,
         "ctz": _json_number(currency_rate),
         "tipoDocRec": doc_type,
-        "nroDocRec": int(doc_number),
+        "nroDocRec": int(doc_number or 0),
         "tipoCodAut": authorization_type,
         "codAut": int(cae),
     }
+    if doc_type is None:
+        del payload["tipoDocRec"], payload["nroDocRec"]
+    return payload
 
 
 def encode_qr_payload(payload: dict[str, Any]) -> str:

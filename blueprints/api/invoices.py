@@ -19,7 +19,7 @@ from flask_openapi3 import Tag
 from flask_openapi3.types import ResponseDict
 from sqlalchemy import select
 
-from arca.codes import VoucherKind
+from arca.codes import DocumentType, VoucherKind
 from blueprints.api import api
 from blueprints.api.auth import api_actor, api_auth
 from blueprints.api.idempotency import idempotent
@@ -28,9 +28,10 @@ from blueprints.api.responses import respond
 from blueprints.api.schemas import invoices as schema
 from blueprints.api.schemas.common import decode_cursor
 from blueprints.api.schemas.customers import api_field
-from blueprints.customers.services import CustomerInvalid
+from blueprints.customers.services import CustomerInvalid, get_customer
 from blueprints.invoices import services
 from blueprints.invoices.bulk import BulkProgress, load_progress, start_bulk_authorization
+from blueprints.invoices.fce import fce_obligation
 from blueprints.invoices.forms import draft_value_problems, lines_problems
 from blueprints.invoices.jobs import (
     PreflightRefused,
@@ -166,13 +167,16 @@ def preflight_invoice(path: schema.InvoicePath) -> Response:
     """Preflight a draft
 
     Every reason ARCA would refuse the draft as saved (with the ARCA error code it would
-    cost), and its totals. Nothing is sent to ARCA.
+    cost), and its totals. Nothing is sent to ARCA's invoicing services; for an invoice of
+    class A, B or C to a CUIT, `fce` says whether ARCA requires an FCE MiPyME (wsfecred).
     """
     invoice = find_invoice(path.invoice_id)
     if invoice.status not in EDITABLE:
         raise Conflict(_("Este comprobante ya fue autorizado o se está autorizando."))
+    # ARCA's FCE answer first: asking it ends the transaction, and the preflight reads it cached.
+    fce = fce_answer(invoice)
     problems = preflight_problems(db.session, invoice, get_arca())
-    return respond(schema.preflight_of(invoice, problems, preflight_warnings(invoice)))
+    return respond(schema.preflight_of(invoice, problems, preflight_warnings(invoice), fce))
 
 
 @api.post(
@@ -322,18 +326,19 @@ def draft_from(
     points = {p.id for p in services.issuing_points(db.session, organization_id)}
     if problems := draft_value_problems(draft, points):
         raise InvalidDraft(problems)
-    return with_receiver(draft, body, organization_id)
+    return with_export(with_receiver(draft, body, organization_id), body, organization_id)
 
 
-# What a body sets as it is (the rest is read: lines, the point of sale, the receiver).
+# What a body sets as it is (the rest is read: lines, the point of sale, the receiver, export).
 DRAFT_FIELDS = frozenset(services.DraftInput.__dataclass_fields__) - {
     "lines",
     "point_of_sale_id",
     "customer_id",
     "other_taxes",
+    "export",
 }
 # Fields a PATCH may clear with null; for the others null means "as it is".
-NULLABLE = frozenset({"service_from", "service_to", "payment_due", "notes"})
+NULLABLE = frozenset({"service_from", "service_to", "payment_due", "notes", "fce_cancels_rejected"})
 
 
 def line_of(line: schema.LineIn) -> Line:
@@ -345,12 +350,48 @@ def with_receiver(
 ) -> services.DraftInput:
     """`draft` to the receiver `body` names, by id or by document (found or created)."""
     if body.customer is not None:
+        if body.customer.country is not None and not body.customer.foreign_tax_id:
+            # Customers abroad share their country's CUIT: their tax id tells them apart.
+            message = _(
+                "Un cliente del exterior se identifica por su país y su identificación "
+                "tributaria: enviá foreign_tax_id, o el cliente por customer_id."
+            )
+            raise FieldProblems([("customer.foreign_tax_id", message)])
         fields = body.customer.fields()
         customer = services.customer_for_document(db.session, organization_id, fields, api_actor())
         return replace(draft, customer_id=customer.id if customer else None)
     if "customer_id" in body.model_fields_set:
         return replace(draft, customer_id=body.customer_id)
     return draft
+
+
+def with_export(
+    draft: services.DraftInput, body: schema.DraftFields, organization_id: int
+) -> services.DraftInput:
+    """`draft` with the export data `body` sends merged over the draft's: the fields sent
+    replace, the rest stay; the destination defaults to the customer's country. Null clears it
+    (the voucher then takes the customer's defaults, if it is an E at all)."""
+    if "export" not in body.model_fields_set:
+        return draft
+    if body.export is None:
+        return replace(draft, export=None)
+    sent = body.export
+    current = draft.export or services.ExportInput(destination_country=0)
+    values = {name: getattr(sent, name) for name in sent.model_fields_set - {"permits"}}
+    if "permits" in sent.model_fields_set:
+        values["permits"] = [
+            services.ExportPermitInput(p.permit_id, p.destination_country) for p in sent.permits
+        ]
+    if values.get("destination_country") is None and not current.destination_country:
+        values["destination_country"] = customer_country(organization_id, draft.customer_id)
+    return replace(draft, export=replace(current, **values))
+
+
+def customer_country(organization_id: int, customer_id: int | None) -> int:
+    """The country of the draft's customer abroad; 0 (the preflight asks for one) otherwise."""
+    if customer_id is None:
+        return 0
+    return get_customer(db.session, organization_id, customer_id).country or 0
 
 
 def point_of_sale_id(body: schema.DraftFields, organization_id: int) -> int | None:
@@ -499,6 +540,30 @@ def status_model(invoice: Invoice) -> schema.AuthorizationStatus:
 
 def batch_model(key: str, progress: BulkProgress) -> schema.Batch:
     return schema.batch_of(key, progress, {"self": batch_url(key)})
+
+
+def fce_answer(invoice: Invoice) -> schema.FceOffer | None:
+    """What ARCA's wsfecred says about an FCE for this invoice (A, B or C to a CUIT); None
+    for other vouchers or when ARCA could not be asked (see `invoices.fce`)."""
+    if invoice.kind != VoucherKind.INVOICE or invoice.letter not in ("A", "B", "C"):
+        return None
+    if invoice.receiver_doc_type != DocumentType.CUIT:
+        return None
+    obligation = fce_obligation(
+        db.session,
+        invoice.organization_id,
+        invoice.receiver_doc_number,
+        invoice.issue_date,
+        get_arca(),
+    )
+    if obligation is None:
+        return None
+    in_pesos = invoice.total * invoice.currency_rate  # ARCA's threshold is in pesos
+    return schema.FceOffer(
+        required=obligation.requires_fce(in_pesos),
+        threshold=obligation.amount_from if obligation.obligated else None,
+        chosen=invoice.is_fce,
+    )
 
 
 def authorization_answer(invoice: Invoice) -> Response:

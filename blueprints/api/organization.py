@@ -14,6 +14,7 @@ from blueprints.api.responses import respond
 from blueprints.api.schemas.organization import (
     ApiKeyOut,
     CertificateOut,
+    FceSettings,
     IssuerIvaCondition,
     OrganizationOut,
 )
@@ -59,6 +60,11 @@ def serialize(
         ),
         arca_environment=environment,
         certificate=serialize_certificate(certificate),
+        fce=FceSettings(
+            cbu=organization.cbu,
+            cbu_alias=organization.cbu_alias,
+            transfer=organization.fce_transfer,
+        ),
         key=ApiKeyOut(
             name=key.name,
             prefix=key.prefix,

@@ -1,4 +1,5 @@
-"""Talking to ARCA as an organization: its active certificate, its ticket, its WSFEv1 client.
+"""Talking to ARCA as an organization: its active certificate, its tickets, its WSFEv1 client
+(and its WSFEXv1 client, for Factura E).
 
 No database transaction is held across a SOAP call: `arca_client` reads the certificate and
 ends the read before the first request; tickets are written by their store in their own short
@@ -22,6 +23,7 @@ from arca import errors as arca_errors
 from arca.tickets import Credential, get_ticket
 from arca.wsaa import WSFE_SERVICE, AccessTicket
 from arca.wsfe import PointOfSale, WsfeClient
+from arca.wsfex import WsfexClient
 from blueprints.certificates.models import Certificate, CertificateState
 from blueprints.certificates.services import active_certificate, load_credential
 from blueprints.certificates.tickets import DatabaseTicketStore
@@ -108,6 +110,38 @@ def arca_client(
             signer.certificate_id,
             gateway.wsfe(http, signer.auth(WSFE_SERVICE)),
             partial(signer.ticket, WSFE_SERVICE),
+        )
+    finally:
+        http.close()
+
+
+WSFEX_SERVICE = "wsfex"
+
+
+@dataclass
+class ExportSession:
+    """An organization's way into WSFEXv1 (Factura E) for the length of a `with` block."""
+
+    credential: Credential
+    certificate_id: int
+    wsfex: WsfexClient
+    ticket: Callable[[], AccessTicket]
+
+
+@contextmanager
+def export_client(
+    session: DbSession, organization_id: int, gateway: ArcaGateway
+) -> Iterator[ExportSession]:
+    """WSFEXv1 signed in as the organization, with its own ticket for service "wsfex" (see
+    `organization_signer`: same certificate, same stored tickets, no transaction left open)."""
+    http = gateway.session()
+    try:
+        signer = organization_signer(session, organization_id, gateway, http)
+        yield ExportSession(
+            signer.credential,
+            signer.certificate_id,
+            gateway.wsfex(http, signer.auth(WSFEX_SERVICE)),
+            partial(signer.ticket, WSFEX_SERVICE),
         )
     finally:
         http.close()

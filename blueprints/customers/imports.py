@@ -233,6 +233,8 @@ def existing_customers(
         query = select(Customer).where(
             Customer.organization_id == organization_id,
             tuple_(Customer.doc_type, Customer.doc_number).in_(chunk),
+            # A row is a customer here: one abroad shares its country's CUIT with others.
+            Customer.country.is_(None),
         )
         found.update({(c.doc_type, c.doc_number): c for c in session.scalars(query)})
     for names_chunk in _batches(names, BATCH):

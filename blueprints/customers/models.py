@@ -10,10 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import TimestampMixin, db, utcnow
 
 ANONYMOUS_DOC_TYPE = 99  # "Doc. (Otro)" with number 0: any number of anonymous consumers
+# Unique documents are those of customers here: a customer abroad's document is its country's
+# CUIT ("ESTADOS UNIDOS - Persona Jurídica"), the same for every company of that country, so
+# they are unique by country and tax id instead (`rules.CustomerData.foreign_key`).
+UNIQUE_DOCUMENTS = f"doc_type <> {ANONYMOUS_DOC_TYPE} AND country IS NULL"
 
 
 class Customer(TimestampMixin, db.Model):  # type: ignore[name-defined]
-    """Someone the organization invoices. One per (document type, number), but anonymous ones.
+    """Someone the organization invoices. One per (document type, number), but anonymous ones
+    and customers abroad.
 
     `search_text` and `sort_name` are derived (`rules.build_search_text`, `rules.fold`) and kept
     by the services; `emails` is a comma-separated list.
@@ -27,8 +32,8 @@ class Customer(TimestampMixin, db.Model):  # type: ignore[name-defined]
             "doc_type",
             "doc_number",
             unique=True,
-            postgresql_where=text(f"doc_type <> {ANONYMOUS_DOC_TYPE}"),
-            sqlite_where=text(f"doc_type <> {ANONYMOUS_DOC_TYPE}"),
+            postgresql_where=text(UNIQUE_DOCUMENTS),
+            sqlite_where=text(UNIQUE_DOCUMENTS),
         ),
         # The list's default order and its keyset pagination.
         Index("ix_customers_organization_id_sort_name", "organization_id", "sort_name", "id"),

@@ -19,9 +19,14 @@ from flask_babel import gettext as _
 
 from arca.codes import DocumentType
 from arca.cuit import compute_check_digit, format_cuit
+from arca.export_codes import ARGENTINA, export_codes
 from core.inputs import has_unsafe_characters
 
 CONSUMIDOR_FINAL = 5
+# "Cliente del Exterior": the condition of every customer abroad (one with a `country`). The
+# reverse does not hold: a foreign visitor who buys here, with a passport, is 9 and gets a B or
+# C; only a customer with a country gets a Factura E (`letters.letter_for`).
+CLIENTE_DEL_EXTERIOR = 9
 # Receivers registered for IVA or monotributo (or exempt, or "no categorizado") are identified by
 # their CUIT: an A voucher needs DocTipo 80 (10013) and ARCA checks the register for them.
 CUIT_CONDITIONS = frozenset({1, 4, 6, 7, 13, 16})
@@ -29,7 +34,14 @@ CHECK_DIGIT_TYPES = frozenset({DocumentType.CUIT, DocumentType.CUIL, DocumentTyp
 DNI_RANGE = (1_000_000, 99_999_999)
 MAX_EMAILS = 5
 PAYMENT_TERMS_MAX_DAYS = 365
-LIMITS = {"legal_name": 200, "address": 300, "phone": 50, "notes": 2000, "emails": 600}
+LIMITS = {
+    "legal_name": 200,
+    "address": 300,
+    "phone": 50,
+    "notes": 2000,
+    "emails": 600,
+    "foreign_tax_id": 30,
+}
 FIELDS = (
     "doc_type",
     "doc_number",
@@ -40,6 +52,8 @@ FIELDS = (
     "phone",
     "notes",
     "payment_terms_days",
+    "country",
+    "foreign_tax_id",
 )
 
 # How people (and other systems' exports) name the usual conditions, folded.
@@ -76,6 +90,10 @@ class CustomerFields:
     phone: str = ""
     notes: str = ""
     payment_terms_days: str = ""
+    # A customer abroad (Factura E): WSFEX's destination-country code and its tax id there.
+    # The CSV import has no such columns: what it reads is always a customer here.
+    country: str = ""
+    foreign_tax_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,13 +109,29 @@ class CustomerData:
     phone: str | None = None
     notes: str | None = None
     payment_terms_days: int | None = None
+    country: int | None = None
+    foreign_tax_id: str | None = None
 
     @property
     def document_key(self) -> tuple[int, str] | None:
-        """What makes the customer unique in its organization (None: anonymous consumers)."""
-        if self.doc_type == DocumentType.OTHER:
+        """What makes the customer unique in its organization (None: anonymous consumers and
+        customers abroad, whose "document" is their country's CUIT, shared by every company
+        of that country; they are told apart by `foreign_key`)."""
+        if self.doc_type == DocumentType.OTHER or self.country is not None:
             return None
         return self.doc_type, self.doc_number
+
+    @property
+    def foreign_key(self) -> tuple[int, str] | None:
+        """A customer abroad with a tax id is unique by (country, tax id) in its organization."""
+        if self.country is None or not self.foreign_tax_id:
+            return None
+        return self.country, tax_id_key(self.foreign_tax_id)
+
+
+def tax_id_key(tax_id: str) -> str:
+    """A tax id as compared: letters and digits only, lower case ("12-345 678" = "12345678")."""
+    return "".join(char for char in fold(tax_id) if char.isalnum())
 
 
 @dataclass(frozen=True)
@@ -124,13 +158,21 @@ def parse_customer(
         "phone": parse_text(fields.phone, "phone"),
         "notes": parse_text(fields.notes, "notes", multiline=True),
         "payment_terms_days": parse_payment_terms(fields.payment_terms_days),
+        "country": parse_country(fields.country),
+        "foreign_tax_id": parse_text(fields.foreign_tax_id, "foreign_tax_id"),
     }
-    doc_type, condition = parsed["doc_type"], parsed["iva_condition"]
+    doc_type, condition, country = parsed["doc_type"], parsed["iva_condition"], parsed["country"]
+    abroad = isinstance(country, int)
     if isinstance(doc_type, int):
-        parsed["doc_number"] = parse_document(doc_type, fields.doc_number)
+        parse = parse_foreign_document if abroad else parse_document
+        parsed["doc_number"] = parse(doc_type, fields.doc_number)
     problems = [value for value in parsed.values() if isinstance(value, Problem)]
     if isinstance(doc_type, int) and isinstance(condition, int):
-        mismatch = condition_problem(doc_type, condition)
+        mismatch = (
+            foreign_problem(doc_type, condition, parsed["foreign_tax_id"])
+            if abroad
+            else condition_problem(doc_type, condition)
+        )
         problems += [mismatch] if mismatch else []
     if problems:
         return sorted(problems, key=lambda problem: FIELDS.index(problem.field))
@@ -193,6 +235,55 @@ def parse_document(doc_type: int, value: str) -> str | Problem:
             "doc_number", _("El número de documento lleva letras y números, hasta 20, sin signos.")
         )
     return compact
+
+
+def parse_country(value: str) -> int | Problem | None:
+    """A country abroad by WSFEX's code (FEXGetPARAM_DST_pais); blank: a customer here."""
+    text = value.strip()
+    if not text:
+        return None
+    code = int(text) if _DIGITS.fullmatch(text) and len(text) < 6 else None
+    if code == ARGENTINA:
+        return Problem(
+            "country", _("Un cliente en la Argentina no lleva país: dejalo en «En la Argentina».")
+        )
+    if code is None or code not in export_codes().countries:
+        return Problem("country", _("Elegí el país del cliente de la lista de ARCA."))
+    return code
+
+
+def parse_foreign_document(doc_type: int, value: str) -> str | Problem:
+    """A customer abroad is identified to ARCA by its country's CUIT (one of ARCA's
+    FEXGetPARAM_DST_CUIT, "ESTADOS UNIDOS - Persona Jurídica"), or by nothing but its tax id
+    there ("Doc. (Otro)" 0, as stored)."""
+    if doc_type == DocumentType.OTHER:
+        return parse_document(doc_type, value)
+    digits = _DIGIT_SEPARATORS.sub("", value.strip())
+    if doc_type != DocumentType.CUIT or digits not in export_codes().foreign_cuits:
+        return Problem(
+            "doc_number",
+            _(
+                "Un cliente del exterior se identifica con el CUIT de su país de la lista de "
+                "ARCA, o sin documento y con su identificación tributaria."
+            ),
+        )
+    return digits
+
+
+def foreign_problem(doc_type: int, condition: int, tax_id: object) -> Problem | None:
+    """A customer abroad is "Cliente del Exterior", and ARCA needs its country's CUIT or its
+    tax id (WSFEX: Cuit_pais_cliente or Id_impositivo)."""
+    if condition != CLIENTE_DEL_EXTERIOR:
+        return Problem(
+            "iva_condition",
+            _("Un cliente con país en el exterior tiene la condición «Cliente del Exterior»."),
+        )
+    if doc_type == DocumentType.OTHER and not tax_id:
+        return Problem(
+            "foreign_tax_id",
+            _("Sin CUIT del país, escribí la identificación tributaria del cliente en su país."),
+        )
+    return None
 
 
 def _check_digit_number(doc_type: int, raw: str) -> str | Problem:
@@ -308,5 +399,8 @@ def search_terms(query: str) -> list[str]:
 
 
 def build_search_text(customer: CustomerData) -> str:
-    """What the search box matches: name, document digits and emails, folded."""
-    return fold(" ".join([customer.legal_name, customer.doc_number, *customer.emails]))
+    """What the search box matches: name, document digits, emails and a tax id abroad, folded."""
+    words = [customer.legal_name, customer.doc_number, *customer.emails]
+    # The tax id also as its letters and digits: a search for "12-345" looks for "12345".
+    tax_id = customer.foreign_tax_id or ""
+    return fold(" ".join([*words, tax_id, tax_id_key(tax_id)]))

@@ -34,6 +34,7 @@ from blueprints.customers.rules import (
     fold,
     parse_customer,
     search_terms,
+    tax_id_key,
 )
 from blueprints.webhooks.payloads import customer_payload
 from core.db import DbSession, utcnow
@@ -71,10 +72,10 @@ class CustomerInvalid(ValidationFailed):
 
 
 class DuplicateDocument(Conflict):
-    def __init__(self, existing: Customer) -> None:
+    def __init__(self, existing: Customer, field: str = "doc_number") -> None:
         super().__init__(
             _("Ya tenés un cliente con ese documento: «%(name)s».", name=existing.legal_name),
-            field="doc_number",
+            field=field,
         )
         self.existing = existing
 
@@ -165,6 +166,8 @@ def fields_of(customer: Customer, **changes: str) -> CustomerFields:
         payment_terms_days=""
         if customer.payment_terms_days is None
         else str(customer.payment_terms_days),
+        country="" if customer.country is None else str(customer.country),
+        foreign_tax_id=customer.foreign_tax_id or "",
     )
     return replace(current, **changes)
 
@@ -226,6 +229,8 @@ def apply_data(customer: Customer, data: CustomerData) -> None:
     customer.phone = data.phone
     customer.notes = data.notes
     customer.payment_terms_days = data.payment_terms_days
+    customer.country = data.country
+    customer.foreign_tax_id = data.foreign_tax_id
     customer.sort_name = fold(data.legal_name)[:200]
     customer.search_text = build_search_text(data)
 
@@ -242,6 +247,8 @@ def data_of(customer: Customer) -> CustomerData:
         phone=customer.phone,
         notes=customer.notes,
         payment_terms_days=customer.payment_terms_days,
+        country=customer.country,
+        foreign_tax_id=customer.foreign_tax_id,
     )
 
 
@@ -356,22 +363,44 @@ def _escape_like(term: str) -> str:
 def find_by_document(
     session: DbSession, organization_id: int, doc_type: int, doc_number: str
 ) -> Customer | None:
+    """The customer here with that document. Customers abroad are left out: their document is
+    their country's CUIT, which many of them share (see `CustomerData.document_key`)."""
     return session.scalar(
         select(Customer).where(
             Customer.organization_id == organization_id,
             Customer.doc_type == doc_type,
             Customer.doc_number == doc_number,
+            Customer.country.is_(None),
         )
     )
+
+
+def find_abroad(
+    session: DbSession, organization_id: int, country: int, tax_id: str
+) -> Customer | None:
+    """The customer abroad in `country` with that tax id (compared as `foreign_key` does)."""
+    candidates = session.scalars(
+        select(Customer).where(
+            Customer.organization_id == organization_id,
+            Customer.country == country,
+            Customer.foreign_tax_id.is_not(None),
+        )
+    )
+    wanted = (country, tax_id_key(tax_id))
+    return next((c for c in candidates if data_of(c).foreign_key == wanted), None)
 
 
 def _refuse_duplicate(
     session: DbSession, organization_id: int, data: CustomerData, own_id: int | None
 ) -> None:
-    if data.document_key is None:
-        return
-    existing = find_by_document(session, organization_id, *data.document_key)
+    existing = None
+    if data.document_key is not None:
+        existing = find_by_document(session, organization_id, *data.document_key)
+    elif data.foreign_key is not None:
+        existing = find_abroad(session, organization_id, *data.foreign_key)
     if existing is not None and existing.id != own_id:
+        if data.foreign_key is not None:
+            raise DuplicateDocument(existing, field="foreign_tax_id")
         raise DuplicateDocument(existing)
 
 
@@ -403,8 +432,15 @@ def _audit(session: DbSession, customer: Customer, actor: Actor, action: str) ->
         action,
         actor,
         subject=("customer", customer.id),
-        details={"name": customer.legal_name, "document": customer.doc_number},
+        details={"name": customer.legal_name, "document": customer.doc_number}
+        | _abroad_details(customer),
     )
+
+
+def _abroad_details(customer: Customer) -> dict[str, object]:
+    if customer.country is None:
+        return {}
+    return {"country": customer.country, "foreign_tax_id": customer.foreign_tax_id}
 
 
 def condition_label(conditions: Mapping[int, str], code: int) -> str:

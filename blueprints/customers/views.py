@@ -6,6 +6,7 @@ from flask import Blueprint, Response, flash, g, make_response, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from arca.export_codes import country_name
 from blueprints.certificates.connection import NoActiveCertificate
 from blueprints.customers.exports import CUSTOMERS_CSV, KINDS, query_args, query_from
 from blueprints.customers.forms import ConfirmImportForm, CustomerForm, EmptyForm, ImportForm
@@ -67,7 +68,11 @@ def customer_tables() -> tuple[dict[int, str], dict[int, str]]:
 
 @bp.app_context_processor
 def customer_labels() -> dict[str, object]:
-    return {"customer_tables": customer_tables, "display_document": display_document}
+    return {
+        "customer_tables": customer_tables,
+        "display_document": display_document,
+        "country_name": country_name,
+    }
 
 
 # --- the list -----

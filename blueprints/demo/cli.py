@@ -30,7 +30,8 @@ from core.i18n import iva_label
 @with_appcontext
 def demo_command(reset: bool) -> None:
     """Demo data in the sandbox: demo@example.com owning two organizations ready to invoice
-    (the first with 50 customers and 200 invoices, the second with 10)."""
+    (the first with 52 customers and 202 invoices, an FCE MiPyME and a Factura E among them;
+    the second with 10)."""
     try:
         _user, reports = create_demo(db.session, get_arca(), get_keyring(), reset)
     except DomainError as error:
@@ -58,9 +59,14 @@ def describe(report: DemoReport) -> str:
 
 
 def describe_invoices(counts: InvoiceCounts) -> str:
-    """E.g. "200 authorized, 3 drafts, 1 rejected, 1 credit note": after the authorized
-    invoices, only the kinds there are."""
-    parts = [f"{counts.authorized} authorized"]
+    """E.g. "202 authorized (1 FCE MiPyME, 1 Factura E), 3 drafts, 1 rejected, 1 credit
+    note": after the authorized invoices, only the kinds there are."""
+    special = [
+        f"{count} {name}"
+        for count, name in ((counts.fce, "FCE MiPyME"), (counts.export, "Factura E"))
+        if count
+    ]
+    parts = [f"{counts.authorized} authorized" + (f" ({', '.join(special)})" if special else "")]
     for count, one, many in (
         (counts.drafts, "draft", "drafts"),
         (counts.rejected, "rejected", "rejected"),

@@ -1,5 +1,6 @@
 """The demo data: one user who owns two organizations, each with a certificate, points of sale
-and invoices, and the first with 50 customers.
+and invoices, and the first with 52 customers, among them a large company that gets an FCE
+MiPyME and a customer abroad that gets a Factura E (#18).
 
 Sandbox only: the certificates come from the sandbox's CA, the points of sale from its WSFEv1,
 and every authorized invoice got its CAE from the sandbox, through `authorize_invoice` like any
@@ -16,7 +17,7 @@ import random
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import requests
@@ -40,11 +41,23 @@ from blueprints.certificates.services import (
 from blueprints.customers.imports import existing_customers, import_key
 from blueprints.customers.models import Customer
 from blueprints.customers.rules import CustomerFields
-from blueprints.customers.services import create_customer, set_archived, validate_customer
+from blueprints.customers.services import (
+    create_customer,
+    find_abroad,
+    find_by_document,
+    set_archived,
+    validate_customer,
+)
 from blueprints.invoices.authorization import authorize_invoice
-from blueprints.invoices.models import Invoice, InvoiceStatus
+from blueprints.invoices.models import EDITABLE, Invoice, InvoiceStatus
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems
-from blueprints.invoices.services import DraftInput, has_invoices, note_from, save_draft
+from blueprints.invoices.services import (
+    DraftInput,
+    ExportInput,
+    has_invoices,
+    note_from,
+    save_draft,
+)
 from blueprints.invoices.totals import Line, VatTreatment, net_of_vat, rate_percent
 from blueprints.organizations.models import Membership, Organization, Role
 from blueprints.organizations.services import OrganizationDetails, create_organization
@@ -296,6 +309,29 @@ DEMO_CUSTOMERS = (
     ),
 )  # fmt: skip
 
+# A supermarket chain that ARCA's wsfecred lists as a large company (the sandbox's
+# `wsfecred_data.OBLIGATED`): above ARCA's threshold it must get an FCE MiPyME.
+LARGE_COMPANY = _customer(
+    "Supermercados Pampeanos SA", CUIT, "30-50000300-2", RI,
+    emails="proveedores@superpampeanos.com.ar", address="Av. Colón 1200, B7600 Mar del Plata",
+    terms="60", notes="Gran empresa: por encima del monto de ARCA, Factura de Crédito MiPyME.",
+)  # fmt: skip
+# A customer abroad (Estados Unidos, ARCA's country 212): its document is ARCA's CUIT for
+# "ESTADOS UNIDOS - Persona Jurídica", its tax id there the EIN; its vouchers are Factura E.
+CUSTOMER_ABROAD = DemoCustomer(
+    replace(
+        _customer(
+            "Northwind Provisions LLC", CUIT, "55-00000212-6", EXTERIOR,
+            emails="ap@northwindprovisions.example",
+            address="1200 Brickell Ave, Miami, FL 33131, United States",
+        ).fields,
+        country="212",
+        foreign_tax_id="59-1234567",
+    )
+)  # fmt: skip
+# The demo's CBU (valid BCRA check digits, invented account) for its FCE invoices.
+DEMO_CBU = "0110599500000031000121"
+
 
 @dataclass(frozen=True)
 class Product:
@@ -368,11 +404,14 @@ ANA_GOODS = (
 @dataclass(frozen=True)
 class DemoInvoices:
     """What invoices to make: `authorized` through the sandbox (a deterministic mix from `seed`),
-    and with `extras` 3 drafts, 1 rejected (an injected 10048) and 1 authorized credit note."""
+    with `extras` 3 drafts, 1 rejected (an injected 10048) and 1 authorized credit note, and
+    with `fce_and_export` an FCE MiPyME A to `LARGE_COMPANY` and a Factura E of services in
+    dollars to `CUSTOMER_ABROAD`, both authorized."""
 
     authorized: int
     seed: int
     extras: bool = False
+    fce_and_export: bool = False
 
 
 @dataclass(frozen=True)
@@ -393,10 +432,12 @@ DEMO_ORGANIZATIONS = (
             iibb="901-712345-6",
             activity_start=dt.date(2019, 3, 1),
             address="Av. Corrientes 1234, C1043AAZ Ciudad Autónoma de Buenos Aires",
+            cbu=DEMO_CBU,
+            cbu_alias="almacen.demo.cbu",
         ),
         points_of_sale=(1, 2),
         customers=DEMO_CUSTOMERS,
-        invoices=DemoInvoices(authorized=200, seed=20_261_201, extras=True),
+        invoices=DemoInvoices(authorized=200, seed=20_261_201, extras=True, fce_and_export=True),
     ),
     DemoOrganization(
         OrganizationDetails(
@@ -426,10 +467,12 @@ class DemoFailed(DomainError):
 class InvoiceCounts:
     """The organization's invoices by outcome (the demo's among them)."""
 
-    authorized: int  # invoices (not notes) with a CAE
+    authorized: int  # invoices (not notes) with a CAE, FCE and E among them
     drafts: int
     rejected: int
     credit_notes: int  # with a CAE
+    fce: int = 0  # FCE MiPyME invoices with a CAE (201, 206, 211)
+    export: int = 0  # Facturas E with a CAE (19)
 
 
 @dataclass(frozen=True)
@@ -624,6 +667,9 @@ def ensure_organization(
     numbers = ensure_points_of_sale(session, gateway, organization.id, demo.points_of_sale)
     customers = ensure_customers(session, organization.id, demo.customers)
     invoices = ensure_invoices(session, gateway, organization, demo.invoices)
+    if demo.invoices.fce_and_export:
+        invoices = ensure_fce_and_export(session, gateway, organization)
+        customers = count_customers(session, organization.id)
     return DemoReport(organization, certificate, numbers, customers, created, invoices)
 
 
@@ -681,6 +727,10 @@ def ensure_customers(
         customer = create_customer(session, organization_id, demo.fields, None)
         if demo.archived:
             set_archived(session, customer, True, None)
+    return count_customers(session, organization_id)
+
+
+def count_customers(session: DbSession, organization_id: int) -> int:
     count = select(func.count()).select_from(Customer)
     return session.scalar(count.where(Customer.organization_id == organization_id)) or 0
 
@@ -738,12 +788,123 @@ def count_invoices(session: DbSession, organization_id: int) -> InvoiceCounts:
             count for (k, s), count in counts.items() if s == status and (kind is None or k == kind)
         )
 
+    special = session.execute(
+        select(Invoice.invoice_type, func.count())
+        .where(
+            Invoice.organization_id == organization_id,
+            Invoice.status == InvoiceStatus.AUTHORIZED,
+            Invoice.invoice_type.in_((*FCE_INVOICES, EXPORT_INVOICE)),
+        )
+        .group_by(Invoice.invoice_type)
+    ).all()
+    by_type = {int(invoice_type): int(count) for invoice_type, count in special}
     session.commit()
     return InvoiceCounts(
         authorized=total(InvoiceStatus.AUTHORIZED, VoucherKind.INVOICE),
         drafts=total(InvoiceStatus.DRAFT),
         rejected=total(InvoiceStatus.REJECTED),
         credit_notes=total(InvoiceStatus.AUTHORIZED, VoucherKind.CREDIT_NOTE),
+        fce=sum(by_type.get(code, 0) for code in FCE_INVOICES),
+        export=by_type.get(EXPORT_INVOICE, 0),
+    )
+
+
+# --- FCE MiPyME and Factura E ---------------------------------------------------------------------
+
+FCE_INVOICES = (201, 206, 211)
+EXPORT_INVOICE = 19
+# Above the sandbox's threshold (`wsfecred_data.FCE_THRESHOLD`, ARS 3.958.316) with its VAT.
+SHELF_SERVICE = _product("Reposición y armado de góndolas en 12 sucursales (mes)", "3500000.00")
+# Sold abroad in dollars, without VAT (an export).
+CONSULTING = _product("Consultoría para abrir un almacén de productos argentinos", "2500.00")
+
+
+def ensure_fce_and_export(
+    session: DbSession, gateway: ArcaGateway, organization: Organization
+) -> InvoiceCounts:
+    """The organization's CBU, `LARGE_COMPANY` with an FCE MiPyME A above ARCA's threshold
+    and `CUSTOMER_ABROAD` with a Factura E of services in dollars, each authorized once
+    (through the same preflight and `authorize_invoice` as any other). A rerun adds nothing
+    once they are authorized, and authorizes what a failed run left a draft. Commits.
+
+    Raises `DemoFailed` when the sandbox refuses one of them; ARCA errors propagate.
+    """
+    if organization.cbu is None:  # an organization the demo made before it had a CBU
+        organization.cbu, organization.cbu_alias = DEMO_CBU, "almacen.demo.cbu"
+        session.commit()
+    large = ensure_customer(session, organization.id, LARGE_COMPANY)
+    abroad = ensure_customer(session, organization.id, CUSTOMER_ABROAD)
+    point = _point_ids(session, organization.id)[0]
+    today = arca_today(gateway)
+    _issued_once(session, gateway, organization, FCE_INVOICES, _fce_invoice(point, large, today))
+    export = _export_invoice(point, abroad, today)
+    _issued_once(session, gateway, organization, (EXPORT_INVOICE,), export)
+    return count_invoices(session, organization.id)
+
+
+def ensure_customer(session: DbSession, organization_id: int, demo: DemoCustomer) -> int:
+    """The customer's id, created (validated and audited as the form does) when missing. A
+    customer abroad is found by country and tax id: its document is shared by its country."""
+    data = validate_customer(demo.fields)
+    if data.foreign_key is not None:
+        existing = find_abroad(session, organization_id, *data.foreign_key)
+    else:
+        existing = find_by_document(session, organization_id, data.doc_type, data.doc_number)
+    if existing is not None:
+        return existing.id
+    return create_customer(session, organization_id, demo.fields, None).id
+
+
+def _issued_once(
+    session: DbSession,
+    gateway: ArcaGateway,
+    organization: Organization,
+    types: tuple[int, ...],
+    draft: DraftInput,
+) -> None:
+    """Authorize `draft` unless an invoice of `types` is already authorized (or on its way:
+    never a second one); a draft or rejected one left by an earlier run is rewritten and sent."""
+    found = session.scalars(
+        select(Invoice)
+        .where(Invoice.organization_id == organization.id, Invoice.invoice_type.in_(types))
+        .order_by(Invoice.id)
+    ).all()
+    if any(invoice.status not in EDITABLE for invoice in found):
+        return
+    pending = found[0] if found else None
+    _authorize_checked(session, gateway, save_draft(session, organization, draft, None, pending))
+
+
+def _fce_invoice(point: int, customer: int, today: dt.date) -> DraftInput:
+    """A month of services to the large company, due in 30 days (FchVtoPago), as an FCE."""
+    lines = [Line(SHELF_SERVICE.description, Decimal(1), SHELF_SERVICE.price)]
+    return replace(_month_of_services(point, customer, lines, today), fce=True)
+
+
+def _export_invoice(point: int, customer: int, today: dt.date) -> DraftInput:
+    """Consulting for the customer abroad, in dollars at the demo's rate, printed in English."""
+    lines = [Line(CONSULTING.description, Decimal(1), CONSULTING.price)]
+    export = ExportInput(
+        destination_country=212, language=2, payment_terms="Transferencia bancaria a 30 días"
+    )
+    return replace(
+        _month_of_services(point, customer, lines, today),
+        currency="DOL",
+        currency_rate=DOLLAR_RATE,
+        export=export,
+    )
+
+
+def _month_of_services(point: int, customer: int, lines: list[Line], today: dt.date) -> DraftInput:
+    return DraftInput(
+        point,
+        customer,
+        today,
+        lines,
+        concept=2,
+        service_from=today.replace(day=1),
+        service_to=today,
+        payment_due=today + dt.timedelta(days=30),
     )
 
 

@@ -5,6 +5,10 @@ is called; one authorization at a time per sequence (`locks.sequence_lock`); a n
 reserved durably (invoice `authorizing` + a pending attempt, committed) before FECAESolicitar;
 the outcome is recorded after it; an outcome that may have happened is settled by asking ARCA
 (FECompConsultar), never by sending again.
+
+Export vouchers (Factura E, types 19/20/21) go through WSFEXv1 under the same contract:
+`authorize_invoice` and `reconcile_pending` hand them to `export_authorization`. FCE MiPyME
+vouchers (201-213) are WSFEv1 vouchers with their own "datos opcionales" (`arca.fce`).
 """
 
 from __future__ import annotations
@@ -34,14 +38,17 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import object_session, selectinload
 
 from arca import errors as arca_errors
+from arca.codes import VoucherKind
 from arca.errors import Message
+from arca.fce import invoice_optionals, note_optionals
 from arca.wsfe import (
     AssociatedVoucher,
     CaeRequest,
     CaeResponse,
+    OptionalValue,
     StoredVoucher,
     TaxAmount,
     VatAmount,
@@ -50,6 +57,7 @@ from arca.wsfe import (
 )
 from blueprints.audit.services import build_event, record_events
 from blueprints.certificates.connection import ArcaSession, arca_client, describe_arca_error
+from blueprints.invoices.letters import is_export
 from blueprints.invoices.locks import Sequence, sequence_lock
 from blueprints.invoices.models import (
     EDITABLE,
@@ -58,11 +66,12 @@ from blueprints.invoices.models import (
     Invoice,
     InvoiceStatus,
 )
+from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.services import ArcaCallFailed
 from blueprints.webhooks.payloads import invoice_payload
 from core.arca import ArcaGateway
 from core.db import DbSession, utcnow
-from core.errors import Conflict
+from core.errors import Conflict, ValidationFailed
 from core.events import emit, emit_once, emit_rows, wake_events
 
 log = logging.getLogger(__name__)
@@ -91,9 +100,19 @@ def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway)
     Outcome unknown: settled at once if ARCA can say (authorized, or back to `draft`: safe to
     retry), else left `unknown` for `reconcile_pending`. Raises `InvoiceNotEditable` unless the
     invoice is a draft or rejected, `ArcaCallFailed` when ARCA could not be reached before
-    anything was sent (the invoice is as it was), `SequenceBusy` when the sequence stays locked.
+    anything was sent (the invoice is as it was), `SequenceBusy` when the sequence stays locked,
+    `ValidationFailed` for an FCE invoice ARCA would refuse for want of its CBU (nothing sent).
+    A Factura E goes through WSFEXv1 (`export_authorization.authorize_export`), same contract.
     """
     invoice = session.get_one(Invoice, invoice_id)
+    if invoice.status in EDITABLE and (problem := fce_problem(invoice)) is not None:
+        session.commit()
+        raise ValidationFailed(problem, field="fce")
+    if invoice.is_export:
+        # Imported here: export_authorization builds on this module's helpers.
+        from blueprints.invoices.export_authorization import authorize_export
+
+        return authorize_export(session, invoice_id, gateway)
     sequence = sequence_of(invoice)
     with sequence_lock(sequence):
         session.expire_all()  # whatever was read before the lock may be stale
@@ -109,18 +128,37 @@ def authorize_invoice(session: DbSession, invoice_id: int, gateway: ArcaGateway)
                     _("Este comprobante ya fue autorizado o se está autorizando.")
                 )
             if unsettled:
-                # NOTES §12.1: never a new number while one of the sequence is unsettled.
-                raise SequencePending(
-                    _(
-                        "Hay un comprobante de este punto de venta y tipo sin confirmar: ARCA no "
-                        "respondió si lo recibió. Lo volvemos a consultar; probá en unos minutos."
-                    )
-                )
+                raise sequence_pending()
             last = ask_arca(lambda: arca.wsfe.last_authorized(*_numbering(sequence)))
             request, attempt_id = reserve(session, invoice_id, last + 1)
             _send(session, invoice_id, attempt_id, request, arca.wsfe)
     session.expire_all()
     return session.get_one(Invoice, invoice_id)
+
+
+def sequence_pending() -> SequencePending:
+    """NOTES §12.1: never a new number while one of the sequence is unsettled."""
+    return SequencePending(
+        _(
+            "Hay un comprobante de este punto de venta y tipo sin confirmar: ARCA no "
+            "respondió si lo recibió. Lo volvemos a consultar; probá en unos minutos."
+        )
+    )
+
+
+def fce_problem(invoice: Invoice) -> str | None:
+    """Why an FCE invoice cannot be sent as it stands (None: it can): without a CBU of 22
+    digits ARCA refuses it (10168/10165), and it would carry a CBU the buyer cannot pay into.
+    For the preflight too."""
+    if not invoice.is_fce or invoice.kind != VoucherKind.INVOICE:
+        return None
+    cbu = invoice.fce_cbu or ""
+    if len(cbu) != 22 or not cbu.isdigit():
+        return _(
+            "Una Factura de Crédito Electrónica MiPyME lleva el CBU donde te pagan: cargalo "
+            "en los datos de la organización (22 dígitos) y guardá el comprobante de nuevo."
+        )
+    return None
 
 
 def _numbering(sequence: Sequence) -> tuple[int, int]:
@@ -252,11 +290,34 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
     try:
         stored = wsfe.consult(sequence.point_of_sale, sequence.invoice_type, number)
     except arca_errors.ArcaError as error:
-        log.warning("invoice %s: ARCA could not be asked about %s: %s", invoice_id, number, error)
-        attention = None if recent else attempt
-        _mark_unknown(session, invoice_id, describe_arca_error(error), attention)
+        settle_unreachable(session, invoice_id, attempt, recent, error)
         return
-    if stored is None and recent:
+    if stored is None:
+        settle_missing(session, invoice_id, attempt, recent, number)
+    elif stored.result == "A" and stored.authorization_code and same_voucher(stored, ours):
+        _adopt_stored(session, invoice_id, attempt, stored)
+    else:
+        settle_other(session, invoice_id, attempt, number)
+
+
+def settle_unreachable(
+    session: DbSession,
+    invoice_id: int,
+    attempt: int | None,
+    recent: bool,
+    error: arca_errors.ArcaError,
+) -> None:
+    """ARCA could not be asked about the reserved number: left `unknown` (a person is told
+    once the grace period is over)."""
+    log.warning("invoice %s: ARCA could not be asked: %s", invoice_id, error)
+    _mark_unknown(session, invoice_id, describe_arca_error(error), None if recent else attempt)
+
+
+def settle_missing(
+    session: DbSession, invoice_id: int, attempt: int | None, recent: bool, number: int
+) -> None:
+    """ARCA has no voucher under the reserved number: released once the grace period is over."""
+    if recent:
         # A request that timed out may still be processed by ARCA after we asked: "not there"
         # counts only once the grace period has passed, else the number could be reused.
         _mark_unknown(
@@ -267,38 +328,41 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
                 "de enviarlo de nuevo."
             ),
         )
-    elif stored is None:
-        _release(
-            session,
-            invoice_id,
-            attempt,
-            AttemptOutcome.RECONCILED,
-            "ARCA has no such voucher",
-            _(
-                "ARCA nunca recibió el envío del número %(number)s: no lo autorizó y el número "
-                "quedó libre. Podés enviarlo de nuevo.",
-                number=number,
-            ),
-        )
-    elif stored.result == "A" and stored.authorization_code and same_voucher(stored, ours):
-        _adopt_stored(session, invoice_id, attempt, stored)
-    else:
-        # ARCA holds a *different* voucher under our number: never adopt it, never resend.
-        _mark_unknown(
-            session,
-            invoice_id,
-            _(
-                "ARCA tiene registrado otro comprobante con el número %(number)s: "
-                "revisalo con tu contador.",
-                number=number,
-            ),
-            attempt or 0,
-        )
+        return
+    _release(
+        session,
+        invoice_id,
+        attempt,
+        AttemptOutcome.RECONCILED,
+        "ARCA has no such voucher",
+        _(
+            "ARCA nunca recibió el envío del número %(number)s: no lo autorizó y el número "
+            "quedó libre. Podés enviarlo de nuevo.",
+            number=number,
+        ),
+    )
+
+
+def settle_other(session: DbSession, invoice_id: int, attempt: int | None, number: int) -> None:
+    """ARCA holds a *different* voucher under our number: never adopt it, never resend."""
+    _mark_unknown(
+        session,
+        invoice_id,
+        _(
+            "ARCA tiene registrado otro comprobante con el número %(number)s: "
+            "revisalo con tu contador.",
+            number=number,
+        ),
+        attempt or 0,
+    )
 
 
 def reconcile_pending(session: DbSession, organization_id: int | None, gateway: ArcaGateway) -> int:
     """Settle every `authorizing`/`unknown` invoice (of one organization, or all). For the
-    periodic job and `flask --app app invoices reconcile`. Returns how many were settled."""
+    periodic job and `flask --app app invoices reconcile`. Returns how many were settled.
+    Export vouchers are settled through WSFEXv1 (`export_authorization.reconcile_exports`)."""
+    from blueprints.invoices.export_authorization import reconcile_exports
+
     query = select(
         Invoice.organization_id, Invoice.point_of_sale_number, Invoice.invoice_type
     ).where(Invoice.status.in_(UNSETTLED))
@@ -306,7 +370,10 @@ def reconcile_pending(session: DbSession, organization_id: int | None, gateway: 
         query = query.where(Invoice.organization_id == organization_id)
     sequences = {Sequence(*row) for row in session.execute(query.distinct())}
     session.commit()
-    settled = 0
+    settled = reconcile_exports(
+        session, [s for s in sequences if is_export(s.invoice_type)], gateway
+    )
+    sequences = {s for s in sequences if not is_export(s.invoice_type)}
     for sequence in sorted(sequences, key=str):
         with (
             sequence_lock(sequence),
@@ -370,7 +437,15 @@ def _adopt_stored(
 ) -> None:
     invoice = session.get_one(Invoice, invoice_id)
     _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
-    _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, "CAE found by FECompConsultar")
+    finish_adopted(session, invoice, attempt_id, "CAE found by FECompConsultar")
+
+
+def finish_adopted(
+    session: DbSession, invoice: Invoice, attempt_id: int | None, detail: str
+) -> None:
+    """After `_adopt` of a CAE ARCA was found to hold: the attempt reconciled, the event and
+    the audit written, committed."""
+    _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, detail)
     task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
     audit_outcomes(session, [invoice.id])
     session.commit()
@@ -472,8 +547,11 @@ def ask_arca(call: Callable[[], T]) -> T:
 
 
 def build_request(invoice: Invoice, number: int) -> CaeRequest:
-    """FECAESolicitar for one voucher, from the stored invoice (amounts already ARCA's)."""
+    """FECAESolicitar for one voucher, from the stored invoice (amounts already ARCA's). An FCE
+    invoice carries its CBU, alias and transfer option and its FchVtoPago; an FCE note, optional
+    22 and its original with the issuer's CUIT and date (`arca.fce`)."""
     services = invoice.concept in (2, 3)
+    fce_invoice = invoice.is_fce and invoice.kind == VoucherKind.INVOICE
     foreign = invoice.currency != "PES"
     detail = VoucherDetail(
         concept=invoice.concept,
@@ -490,7 +568,7 @@ def build_request(invoice: Invoice, number: int) -> CaeRequest:
         other_taxes_total=invoice.other_taxes_total,
         service_from=invoice.service_from if services else None,
         service_to=invoice.service_to if services else None,
-        payment_due=invoice.payment_due if services else None,
+        payment_due=invoice.payment_due if services or fce_invoice else None,
         currency=invoice.currency,
         currency_rate=invoice.currency_rate if foreign else Decimal(1),
         same_currency_quantity=invoice.same_currency_payment if foreign else None,
@@ -501,6 +579,7 @@ def build_request(invoice: Invoice, number: int) -> CaeRequest:
             for row in invoice.tax_rows
         ],
         associated=_associated(invoice),
+        optionals=_fce_optionals(invoice),
     )
     return CaeRequest(invoice.point_of_sale_number, invoice.invoice_type, [detail])
 
@@ -514,9 +593,33 @@ def _associated(invoice: Invoice) -> list[AssociatedVoucher]:
             invoice_type=original.invoice_type,
             point_of_sale=original.point_of_sale_number,
             number=original.number,
+            # An FCE note names its original's issuer (10151/10155): the organization itself.
+            cuit=issuer_cuit(invoice) if invoice.is_fce else None,
             date=original.issue_date,
         )
     ]
+
+
+def _fce_optionals(invoice: Invoice) -> list[OptionalValue]:
+    """FCE only: the invoice's CBU/alias/transfer, or a note's 22 (S/N); [] otherwise. An FCE
+    invoice without a valid CBU is stopped before (`fce_problem`): none is sent then."""
+    if not invoice.is_fce:
+        return []
+    if invoice.kind != VoucherKind.INVOICE:
+        return note_optionals(bool(invoice.fce_cancels_rejected))
+    if fce_problem(invoice) is not None:
+        return []
+    return invoice_optionals(
+        invoice.fce_cbu or "", invoice.fce_transfer or "SCA", invoice.fce_alias
+    )
+
+
+def issuer_cuit(invoice: Invoice) -> str:
+    """The CUIT of the invoice's organization (its issuer), read through the invoice's session."""
+    session = object_session(invoice)
+    if session is None:
+        raise ValueError(f"invoice {invoice.id} is detached: its issuer cannot be read")
+    return session.get_one(Organization, invoice.organization_id).cuit
 
 
 # --- several vouchers in one FECAESolicitar -------------------------------------------------------

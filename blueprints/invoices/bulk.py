@@ -5,7 +5,9 @@ Per voucher the exactly-once rules of `authorization` hold: each batch is one
 `authorize_batch`. A voucher refused only because an earlier one of its batch was (10016) goes
 into a later batch, up to `ROUNDS` times. The job degrades, never dies: every ARCA call goes
 through the typed handling of single authorization, one sequence's failure ends that sequence
-only, and every draft ends with an outcome the page lists (`BulkProgress`).
+only, and every draft ends with an outcome the page lists (`BulkProgress`). FCE MiPyME vouchers go
+one per request (ARCA allows no more, 10003); a Factura E goes alone through WSFEXv1
+(`export_authorization`), one FEXAuthorize per voucher as that service works.
 
 The job is a durable request (`core.tasks`) whose state is its progress, saved after every
 batch: a killed worker or a flushed Redis resumes it where it stopped, and drafts that must wait
@@ -25,14 +27,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from arca.codes import VOUCHER_TYPES
+from arca.fce import is_fce
 from blueprints.certificates.connection import ArcaSession, arca_client
 from blueprints.invoices.authorization import (
     UNSETTLED,
+    InvoiceNotEditable,
+    SequencePending,
     ask_arca,
     authorize_batch,
     sequence_of,
     unsettled_ids,
 )
+from blueprints.invoices.export_authorization import authorize_export
+from blueprints.invoices.letters import is_export
 from blueprints.invoices.locks import Sequence as NumberingSequence
 from blueprints.invoices.locks import SequenceBusy
 from blueprints.invoices.models import (
@@ -308,10 +315,15 @@ def _send_rounds(
 ) -> None:
     """Up to `ROUNDS` passes; what is left afterwards gets its outcome from `_account_for`.
     The progress is saved after each batch: what a resumed run starts from."""
+    if is_export(sequence.invoice_type):
+        _send_exports(session, ids, sending)
+        return
+    # ARCA takes one FCE voucher per request (10003).
+    size = 1 if is_fce(sequence.invoice_type) else sending.size
     progress, queue = sending.progress, ids
     for _round in range(ROUNDS):
         again: list[int] = []
-        for chunk in chunks(queue, sending.size):
+        for chunk in chunks(queue, size):
             outcome = authorize_batch(session, chunk, sending.gateway, sequence, sending.arca)
             progress.batches += 1
             progress.add_authorized(outcome.authorized)
@@ -322,6 +334,27 @@ def _send_rounds(
         if not again:
             return
         queue = again
+
+
+def _send_exports(session: DbSession, ids: list[int], sending: Sending) -> None:
+    """Factura E drafts of one sequence, one FEXAuthorize each (`authorize_export`: its own
+    WSFEXv1 session and locks). Behind an unsettled voucher the rest wait (`_account_for`)."""
+    progress = sending.progress
+    for invoice_id in ids:
+        try:
+            invoice = authorize_export(session, invoice_id, sending.gateway)
+        except InvoiceNotEditable:
+            session.rollback()
+            continue
+        except SequencePending:
+            session.rollback()
+            return
+        progress.batches += 1
+        if invoice.status == InvoiceStatus.AUTHORIZED:
+            progress.add_authorized([invoice_id])
+        elif invoice.status == InvoiceStatus.REJECTED:
+            progress.add("rejected", _rejection(session, invoice_id))
+        save_progress(session, sending.key, progress)
 
 
 def by_sequence(session: DbSession, invoice_ids: list[int]) -> dict[NumberingSequence, list[int]]:

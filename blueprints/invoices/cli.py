@@ -17,9 +17,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from arca.errors import ArcaError
-from blueprints.certificates.connection import arca_client
+from blueprints.certificates.connection import arca_client, export_client
 from blueprints.invoices.authorization import build_request, reconcile_pending, same_voucher
 from blueprints.invoices.contingency_cli import caea_cli
+from blueprints.invoices.export_authorization import build_export_voucher, same_export_voucher
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.verify import SequenceReport, verify_all, verify_job
 from blueprints.organizations.lookup import organization_option
@@ -134,10 +135,13 @@ def verify_invoices(session: DbSession, organization_id: int | None) -> tuple[in
 def _verify_organization(
     session: DbSession, organization_id: int, invoices: list[Invoice]
 ) -> list[Mismatch]:
+    exports = [invoice for invoice in invoices if invoice.is_export]
+    found = _verify_exports(session, organization_id, exports) if exports else []
     expected = [
-        (invoice, build_request(invoice, invoice.number or 0).details[0]) for invoice in invoices
+        (invoice, build_request(invoice, invoice.number or 0).details[0])
+        for invoice in invoices
+        if not invoice.is_export
     ]
-    found: list[Mismatch] = []
     with arca_client(session, organization_id, get_arca()) as arca:
         for invoice, ours in expected:
             try:
@@ -156,6 +160,32 @@ def _verify_organization(
                     )
                 )
             elif not same_voucher(stored, ours):
+                found.append(
+                    Mismatch(invoice, "receiver, date or amounts differ from ARCA's record")
+                )
+    return found
+
+
+def _verify_exports(
+    session: DbSession, organization_id: int, invoices: list[Invoice]
+) -> list[Mismatch]:
+    """Factura E: each one looked up with FEXGetCMP (WSFEXv1) and compared."""
+    expected = [
+        (invoice, build_export_voucher(invoice, invoice.number or 0, 0)) for invoice in invoices
+    ]
+    found: list[Mismatch] = []
+    with export_client(session, organization_id, get_arca()) as arca:
+        for invoice, ours in expected:
+            try:
+                stored = arca.wsfex.consult(ours.invoice_type, ours.point_of_sale, ours.number)
+            except ArcaError as error:
+                found.append(Mismatch(invoice, f"ARCA could not be asked: {error}"))
+                continue
+            if stored is None:
+                found.append(Mismatch(invoice, "ARCA has no such voucher"))
+            elif stored.cae != invoice.cae:
+                found.append(Mismatch(invoice, f"CAE {invoice.cae} here, {stored.cae} at ARCA"))
+            elif not same_export_voucher(stored.voucher, ours):
                 found.append(
                     Mismatch(invoice, "receiver, date or amounts differ from ARCA's record")
                 )

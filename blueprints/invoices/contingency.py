@@ -213,6 +213,9 @@ def contingency_offer(session: DbSession, invoice: Invoice, gateway: ArcaGateway
     only what the database knows; `issue_with_caea` asks ARCA whether it is really down."""
     if invoice.status not in EDITABLE:
         return _("Sólo se emite con CAEA un borrador.")
+    if invoice.is_export:
+        # The CAEA is WSFEv1's; WSFEXv1 has no contingency regime: a Factura E waits for ARCA.
+        return _("Una Factura E no se emite con CAEA: se autoriza con CAE cuando ARCA responda.")
     if caea_point_of_sale(session, invoice.organization_id) is None:
         return _("No hay un punto de venta de tipo CAEA: habilitalo en ARCA y sincronizá.")
     if current_caea(session, invoice.organization_id, invoice.issue_date) is None:

@@ -19,6 +19,7 @@ totals then show nothing).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,7 +44,8 @@ from wtforms.utils import unset_value
 from wtforms.validators import Optional
 
 from arca.codes import VAT_RATES
-from blueprints.invoices.services import DraftInput
+from arca.export_codes import ARGENTINA, export_codes
+from blueprints.invoices.services import DraftInput, ExportInput, ExportPermitInput
 from blueprints.invoices.totals import Line, Problem, VatTreatment
 from core.forms import AppForm
 from core.inputs import parse_id
@@ -161,6 +163,17 @@ class LineList(FieldList):
                     yield int(index)
 
 
+MAX_PERMITS = 5  # shipping permits the editor offers (one per row; ARCA takes more, seldom needed)
+PERMIT_ID = re.compile(r"^[0-9A-Z]{16}$")  # a customs permit: 16 letters and digits
+
+
+class PermitForm(Form):
+    """One shipping permit of exported goods (Permisos: Id_permiso, Dst_merc)."""
+
+    permit_id = StringField(_l("Permiso de embarque"))
+    destination_country = SelectField(_l("País de destino de la mercadería"), validate_choice=False)
+
+
 class InvoiceForm(AppForm):
     point_of_sale_id = SelectField(_l("Punto de venta"), validate_choice=False)
     customer_id = HiddenField()
@@ -184,7 +197,22 @@ class InvoiceForm(AppForm):
     same_currency_payment = BooleanField(_l("Se paga en la misma moneda extranjera"))
     prices_include_vat = BooleanField(_l("Los precios incluyen IVA"))
     notes = TextAreaField(_l("Observaciones (se imprimen)"), render_kw={"rows": 2})
+    # FCE MiPyME: "1" once the user accepts the offer (the editor's "Emitir como FCE"); a note
+    # of an FCE says whether it cancels an FCE the buyer rejected (optional 22).
+    fce = HiddenField(default="")
+    fce_cancels_rejected = BooleanField(_l("Anula una FCE rechazada por el comprador"))
     lines = LineList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
+    # Factura E (a customer abroad): the editor's export panel (`templates/invoices/_export.html`).
+    export_customer = HiddenField()  # whose country the panel's destination defaulted to
+    export_country = SelectField(_l("País de destino"), validate_choice=False)
+    export_language = SelectField(_l("Idioma del comprobante"), default="1", validate_choice=False)
+    export_incoterms = SelectField(_l("Incoterms"), validate_choice=False)
+    export_incoterms_detail = StringField(_l("Detalle de Incoterms"))
+    export_payment_terms = StringField(_l("Forma de pago"))
+    export_permit_existing = SelectField(_l("¿Tiene permiso de embarque?"), validate_choice=False)
+    export_permits = FieldList(
+        FormField(PermitForm), min_entries=MAX_PERMITS, max_entries=MAX_PERMITS
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Everything `draft_input` reads, checked against what the editor offered (the
@@ -207,6 +235,7 @@ class InvoiceForm(AppForm):
             self.form_errors.append(_("Volvé a elegir el cliente de la lista."))
         if problem := line_count_problem(self.lines.posted):
             self.form_errors.append(problem)
+        check_export_fields(self)
         return not self.errors
 
 
@@ -409,7 +438,15 @@ def draft_input(form: InvoiceForm, today: dt.date) -> DraftInput:
         same_currency_payment=bool(form.same_currency_payment.data),
         prices_include_vat=bool(form.prices_include_vat.data),
         notes=form.notes.data,
+        fce=is_fce_chosen(form),
+        fce_cancels_rejected=bool(form.fce_cancels_rejected.data),
+        export=export_input(form),
     )
+
+
+def is_fce_chosen(form: InvoiceForm) -> bool:
+    """Whether the editor's FCE switch is on (anything but "1" is off)."""
+    return (form.fce.data or "") == "1"
 
 
 def parse_amount(text: str | None) -> Decimal | None:
@@ -427,3 +464,93 @@ def parse_amount(text: str | None) -> Decimal | None:
 def input_number(value: Decimal | None) -> str:
     """A stored number as the editor's input shows it (es-AR "1.500,5")."""
     return format_decimal_input(value)
+
+
+# --- Factura E: the export panel -------------------------------------------------------------
+
+LANGUAGES = {"1": _l("Español"), "2": _l("Inglés"), "3": _l("Portugués")}
+PERMIT_CHOICES = {"": _l("Elegí…"), "S": _l("Sí"), "N": _l("No")}
+MAX_INCOTERMS_DETAIL = 20  # Incoterms_Ds and Invoice.incoterms_detail
+MAX_EXPORT_PAYMENT_TERMS = 50  # Invoice.export_payment_terms
+
+
+def fill_export_choices(form: InvoiceForm) -> None:
+    """The export panel's lists: ARCA's countries (not Argentina), languages and Incoterms."""
+    codes = export_codes()
+    countries = [SelectChoice("", str(_l("Elegí…")))] + [
+        SelectChoice(str(code), name)
+        for code, name in sorted(codes.countries.items(), key=lambda item: item[1])
+        if code != ARGENTINA
+    ]
+    form.export_country.choices = countries
+    form.export_language.choices = [SelectChoice(k, str(v)) for k, v in LANGUAGES.items()]
+    form.export_incoterms.choices = [SelectChoice("", str(_l("Sin Incoterms")))] + [
+        SelectChoice(code, code) for code in codes.incoterms
+    ]
+    form.export_permit_existing.choices = [
+        SelectChoice(k, str(v)) for k, v in PERMIT_CHOICES.items()
+    ]
+    for entry in form.export_permits.entries:
+        entry.form.destination_country.choices = countries
+
+
+def check_export_fields(form: InvoiceForm) -> None:
+    """What the export panel sent is one of its choices and fits its column; whether a Factura
+    E is complete (country, Incoterms, permits) is the export preflight's to say."""
+    if not form.export_country.raw_data:
+        return  # no panel on the page: not a Factura E
+    for select in (form.export_country, form.export_language, form.export_incoterms):
+        if select.data and not offered(select):
+            select.errors.append(_("Elegí una opción de la lista."))
+    if form.export_permit_existing.raw_data and not offered(form.export_permit_existing):
+        form.export_permit_existing.errors.append(_("Elegí una opción de la lista."))
+    limits = (
+        (form.export_incoterms_detail, MAX_INCOTERMS_DETAIL),
+        (form.export_payment_terms, MAX_EXPORT_PAYMENT_TERMS),
+    )
+    for text_field, limit in limits:
+        if len((text_field.data or "").strip()) > limit:
+            text_field.errors.append(_("Hasta %(count)s caracteres.", count=limit))
+    for entry in form.export_permits.entries:
+        check_permit(entry.form)
+
+
+def check_permit(permit: PermitForm) -> None:
+    number = normalized_permit(permit.permit_id.data)
+    if number and not PERMIT_ID.match(number):
+        permit.permit_id.errors.append(
+            _("Un permiso de embarque tiene 16 letras y números (por ejemplo 24001EC01000123A).")
+        )
+    country = permit.destination_country
+    if country.data and not offered(country):
+        country.errors.append(_("Elegí un país de la lista."))
+
+
+def normalized_permit(text: str | None) -> str:
+    return "".join((text or "").split()).upper()
+
+
+def export_input(form: InvoiceForm) -> ExportInput | None:
+    """The export panel as the service takes it; None without a panel (not a Factura E). The
+    service keeps only what applies (Incoterms and permits on goods; nothing if not E)."""
+    country = parse_id(form.export_country.data) if form.export_country.raw_data else None
+    if country is None:
+        return None
+    language = parse_id(form.export_language.data)
+    permit = form.export_permit_existing.data or ""
+    return ExportInput(
+        destination_country=country,
+        language=language if language in (1, 2, 3) else 1,
+        incoterms=form.export_incoterms.data or None,
+        incoterms_detail=(form.export_incoterms_detail.data or "").strip() or None,
+        payment_terms=(form.export_payment_terms.data or "").strip() or None,
+        permit_existing={"S": True, "N": False}.get(permit),
+        permits=[
+            ExportPermitInput(
+                normalized_permit(entry.form.permit_id.data),
+                parse_id(entry.form.destination_country.data) or country,
+            )
+            for entry in form.export_permits.entries
+            if normalized_permit(entry.form.permit_id.data)
+        ],
+    )

@@ -26,7 +26,10 @@ Where each rule comes from, in `/work/shared/reference/arca/LIBRO_IVA_DIGITAL.md
   default; [UNCERTAIN] against "everything in pesos"), PES only with rate 1.
 * §5.4 / §5.5 number of rates and operation code (table in `_operation_code`).
 * §5.6 other taxes: `TRIBUTO_FIELDS` maps each WSFEv1 Tributo Id to a CBTE column.
-* §5.7 payment due date: zeros unless the caller opts in; never on FCE (201–213).
+* §5.7 payment due date: zeros unless the caller opts in; never on FCE (201–213) nor E.
+* §5.1 / §5.4 FCE MiPyME (201–213) are A/B/C vouchers under their own codes; exports (class E,
+  19/20/21, WSFEXv1) carry operation code "X", one 0 % record (`0003`) and the buyer as
+  code 80 with ARCA's CUIT for its country (§5.2).
 * §6 / §9 validations, checked before any record is written (§10 item 4): total identity to
   the cent, VAT per rate, field 19 = number of rate records, codes from the tables.
 * §7 the WSFEv1 → LID mapping; §8 worked examples (reproduced byte for byte by the tests).
@@ -43,6 +46,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from arca.codes import VAT_RATES, VOUCHER_TYPES
+from arca.export_codes import export_codes
 
 CBTE_LENGTH = 266
 ALICUOTA_LENGTH = 62
@@ -61,6 +65,9 @@ VAT_TOLERANCE = Decimal("0.50")
 OPERATION_CODES = frozenset({" ", "0", "A", "C", "D", "E", "N", "T", "X", "Z"})
 BARTER = "C"  # §9.1 item 3: the only operation allowed a base below its VAT
 FCE_TYPES = frozenset(range(201, 214))  # §5.7 / §9.3 item 13: field 22 always zeros
+EXPORT_CLASS = "E"  # 19, 20, 21: Factura E and its notes (WSFEXv1)
+EXPORT_ABROAD = "X"  # §5.5: "Exportación al exterior" (Z, free-trade zones, is not issued)
+CUIT_DOC_TYPE = 80  # §5.2: a foreign buyer is code 80 with its country's generic CUIT
 NOT_SALES_TYPES = frozenset({49})  # used goods bought from a final consumer: a purchase
 ANONYMOUS_DOC_TYPE = 99
 ANONYMOUS_NAME = "CONSUMIDOR FINAL"  # §5.2 [SPEC]
@@ -359,9 +366,16 @@ def rate_records(voucher: LibroVoucher) -> tuple[LibroAlicuota, ...]:
       `0003` record with base 0 and VAT 0, because A/B need at least one rate record
       ("es obligatorio informar alícuotas IVA", §9.2 item 6). A Factura B carries its VAT
       like any other: the spec wants the contained VAT reported for final consumers too.
+    * Class E (exports): one `0003` record whose base is the voucher's net, VAT 0. The note
+      (§5.4) has Odoo writing zeros there (the amount then elsewhere); the spec lets the 0 %
+      base carry an export (§4 field 4), and with WSFEX's single amount in `net` this keeps
+      the total identity (§6) without inventing an exempt part [UNCERTAIN].
     """
-    if _voucher_class(voucher) == "C":
+    voucher_class = _voucher_class(voucher)
+    if voucher_class == "C":
         return ()
+    if voucher_class == EXPORT_CLASS:
+        return (LibroAlicuota(EXEMPT_RATE_ID, cents(voucher.net), ZERO),)
     summed: dict[int, tuple[Decimal, Decimal]] = {}
     for row in voucher.vat_rows:
         base, amount = summed.get(row.rate_id, (ZERO, ZERO))
@@ -386,6 +400,7 @@ def _operation_code(voucher: LibroVoucher, records: tuple[LibroAlicuota, ...]) -
 
     | situation                                 | code                                       |
     | explicit `operation_code`                 | as given                                   |
+    | class E (export abroad)                   | X                                          |
     | class C                                   | blank                                      |
     | some base at a positive rate (+ exempt…)  | blank: the spec wording. Odoo writes E/N   |
     |                                           | when an exempt/untaxed part exists;        |
@@ -398,6 +413,8 @@ def _operation_code(voucher: LibroVoucher, records: tuple[LibroAlicuota, ...]) -
     """
     if voucher.operation_code is not None:
         return voucher.operation_code
+    if _voucher_class(voucher) == EXPORT_CLASS:
+        return EXPORT_ABROAD
     if _voucher_class(voucher) == "C":
         return " "
     if any(VAT_RATES.get(row.rate_id, ZERO) > 0 for row in records):
@@ -474,6 +491,8 @@ def voucher_problems(voucher: LibroVoucher) -> list[str]:
             problems.append(f"{name} is negative; credit notes carry positive amounts")
         elif rounded >= Decimal("1e13"):
             problems.append(f"{name} does not fit 13 integer digits")
+    if not problems and voucher_class == EXPORT_CLASS:
+        problems += _export_problems(voucher)
     if problems:
         return problems
 
@@ -548,6 +567,21 @@ def voucher_problems(voucher: LibroVoucher) -> list[str]:
     return problems
 
 
+def _export_problems(voucher: LibroVoucher) -> list[str]:
+    """A Factura E (or note) discriminates no VAT, and names its buyer by ARCA's CUIT for the
+    buyer's country (§5.2: code 80 and the "CUIT país", FEXGetPARAM_DST_CUIT)."""
+    problems = []
+    if voucher.vat_rows or cents(voucher.vat_total) != 0:
+        problems.append("an export voucher carries no VAT")
+    number = f"{doc_digits(voucher.receiver_doc_number):011d}"
+    if voucher.receiver_doc_type != CUIT_DOC_TYPE or number not in export_codes().foreign_cuits:
+        problems.append(
+            "an export voucher needs the buyer's country CUIT (document type 80, "
+            "FEXGetPARAM_DST_CUIT)"
+        )
+    return problems
+
+
 def _checked(vouchers: Iterable[LibroVoucher]) -> list[LibroVoucher]:
     """The vouchers in file order, or LibroIvaError listing every problem (§2, §9, §10)."""
     ordered = sorted(
@@ -589,7 +623,8 @@ def cbte_record(voucher: LibroVoucher, *, payment_due_dates: bool = False) -> st
 
     `payment_due_dates`: write `payment_due` in field 22. Off by default, the note's safe
     choice (§5.7: the spec requires it only for 017/018, which the app does not issue);
-    never written on FCE (201–213), which the CITI application refused ([UNCERTAIN] for the LID).
+    never written on FCE (201–213), which the CITI application refused ([UNCERTAIN] for the LID),
+    nor on exports (Odoo writes zeros for them, §5.7).
     """
     problems = voucher_problems(voucher)
     if problems:
@@ -598,9 +633,8 @@ def cbte_record(voucher: LibroVoucher, *, payment_due_dates: bool = False) -> st
     code = _operation_code(voucher, records)
     if code is None:  # voucher_problems already refused it; this keeps the type narrow
         raise LibroIvaError([f"{voucher.label}: an operation code must be given"])
-    due = (
-        voucher.payment_due if payment_due_dates and voucher.invoice_type not in FCE_TYPES else None
-    )
+    dated = voucher.invoice_type not in FCE_TYPES and _voucher_class(voucher) != EXPORT_CLASS
+    due = voucher.payment_due if payment_due_dates and dated else None
     values = {
         "date": format_date(voucher.issue_date),
         "voucher_type": format_number(voucher.invoice_type, 3),

@@ -3,7 +3,8 @@ month and the Libro IVA Digital sales files (REGINFO_CV_VENTAS_CBTE / _ALICUOTAS
 
 Vouchers the Libro IVA importer would refuse are left out of those two files and listed in
 LEEME.txt with the reason, so one odd voucher never blocks the month. Monotributistas don't
-file the Libro IVA Digital: their package has no such files.
+file the Libro IVA Digital: their package has no such files. FCE MiPyME and Factura E
+vouchers go in like any other (their PDFs, rows and Libro records; `libro_iva` knows their codes).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from arca.codes import IssuerCondition
+from arca.codes import DocumentType, IssuerCondition
 from blueprints.invoices.libro_iva import (
     LibroAlicuota,
     LibroTributo,
@@ -129,13 +130,14 @@ def _write_libro(archive: zipfile.ZipFile, invoices: list[Invoice]) -> list[str]
 
 
 def libro_voucher(invoice: Invoice) -> LibroVoucher:
+    doc_type, doc_number = libro_buyer(invoice)
     return LibroVoucher(
         invoice_type=invoice.invoice_type,
         point_of_sale_number=invoice.point_of_sale_number,
         number=invoice.number or 0,
         issue_date=invoice.issue_date,
-        receiver_doc_type=invoice.receiver_doc_type,
-        receiver_doc_number=invoice.receiver_doc_number,
+        receiver_doc_type=doc_type,
+        receiver_doc_number=doc_number,
         receiver_name=invoice.receiver_name,
         total=invoice.total,
         untaxed=invoice.untaxed,
@@ -149,6 +151,16 @@ def libro_voucher(invoice: Invoice) -> LibroVoucher:
         currency_rate=invoice.currency_rate,
         payment_due=invoice.payment_due,
     )
+
+
+def libro_buyer(invoice: Invoice) -> tuple[int, str]:
+    """The buyer's document for the Libro IVA: as sent to WSFEv1, or for a Factura E the CUIT
+    ARCA gives the buyer's country (§5.2: code 80 and the "CUIT país", the `Cuit_pais_cliente`
+    sent to WSFEX). An export sent with only a foreign tax id has none: the Libro leaves it
+    out and LEEME.txt says why."""
+    if not invoice.is_export:
+        return invoice.receiver_doc_type, invoice.receiver_doc_number
+    return int(DocumentType.CUIT), invoice.receiver_country_cuit or "0"
 
 
 def pdf_file_name(invoice: Invoice) -> str:

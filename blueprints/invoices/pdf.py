@@ -159,6 +159,28 @@ class PdfVoucher:
     # "CAE", or "CAEA" for a contingency voucher: the code printed is then the fortnight's
     # CAEA and its date the CAEA's last valid day (RG 5782).
     authorization_kind: str = "CAE"
+    # FCE MiPyME (201-213): the CBU, alias and transfer option (27) an FCE invoice carries, and
+    # whether an FCE note cancels an FCE the buyer rejected (22); None on any other voucher.
+    fce_cbu: str | None = None
+    fce_alias: str | None = None
+    fce_transfer: str | None = None
+    fce_cancels_rejected: bool | None = None
+    # Factura E (19-21): where it goes and on what terms; None on any other voucher.
+    export: PdfExport | None = None
+
+
+@dataclass(frozen=True)
+class PdfExport:
+    """What a Factura E prints besides an ordinary voucher (names, not codes): the receiver's
+    country and tax id there, the destination country, the Incoterms (goods) and the shipping
+    permits ("24001EC01000123A (ESTADOS UNIDOS)")."""
+
+    receiver_country: str
+    destination_country: str
+    receiver_tax_id: str | None = None
+    incoterms: str | None = None
+    incoterms_detail: str | None = None
+    permits: tuple[str, ...] = ()
 
 
 CopyLabel: TypeAlias = str
@@ -174,6 +196,27 @@ ALEY_LEGEND: Final = "OPERACIÓN SUJETA A RETENCIÓN"
 # taxes (2, 3, 5) are not national. Confirm with an accountant.
 NATIONAL_INDIRECT_TAX_IDS: Final = frozenset({1, 4})
 
+# FCE MiPyME headings (RG 4367), per class's invoice / debit note / credit note codes.
+FCE_TITLES: Final = {
+    **dict.fromkeys((201, 206, 211), "FACTURA DE CRÉDITO ELECTRÓNICA MiPyMEs (FCE)"),
+    **dict.fromkeys((202, 207, 212), "NOTA DE DÉBITO ELECTRÓNICA MiPyMEs (FCE)"),
+    **dict.fromkeys((203, 208, 213), "NOTA DE CRÉDITO ELECTRÓNICA MiPyMEs (FCE)"),
+}
+# Optional 27's options, as the FCE prints them.
+FCE_TRANSFER_LEGENDS: Final = {
+    "SCA": "Transferencia al Sistema de Circulación Abierta",
+    "ADC": "Agente de Depósito Colectivo",
+}
+
+# Factura E headings (WSFEX's 19, 20, 21).
+EXPORT_TITLES: Final = {
+    19: "FACTURA DE EXPORTACIÓN",
+    20: "NOTA DE DÉBITO POR OPERACIONES CON EL EXTERIOR",
+    21: "NOTA DE CRÉDITO POR OPERACIONES CON EL EXTERIOR",
+}
+# Printed in Spanish whatever the voucher's language (Idioma_cbte): it is the legal text.
+EXPORT_LEGEND: Final = "Operación de exportación: el comprobante no discrimina IVA."
+
 TRANSPARENCY_TITLE: Final = "Régimen de Transparencia Fiscal al Consumidor (Ley 27.743)"
 ANONYMOUS_RECEIVER: Final = "A CONSUMIDOR FINAL"
 
@@ -187,6 +230,38 @@ def voucher_legends(letter: VoucherLetter, receiver_condition_id: int) -> tuple[
     if requires_monotributo_legend(letter, receiver_condition_id):
         legends.append(MONOTRIBUTO_LEGEND)
     return tuple(legends)
+
+
+def fce_legends(voucher: PdfVoucher) -> tuple[str, ...]:
+    """What an FCE MiPyME prints besides an ordinary voucher: on an invoice the CBU (and
+    alias) the buyer pays into and the transfer option; on a note whether it cancels an FCE
+    the buyer rejected. Nothing on other vouchers."""
+    if voucher.invoice_type not in FCE_TITLES:
+        return ()
+    if voucher.fce_cancels_rejected is not None:
+        answer = "Sí" if voucher.fce_cancels_rejected else "No"
+        return (f"Anula una FCE rechazada por el comprador: {answer}",)
+    legends = [f"CBU del emisor: {voucher.fce_cbu or '-'}"]
+    if voucher.fce_alias:
+        legends.append(f"Alias del CBU: {voucher.fce_alias}")
+    if voucher.fce_transfer:
+        option = FCE_TRANSFER_LEGENDS.get(voucher.fce_transfer, voucher.fce_transfer)
+        legends.append(f"Opción de transferencia: {option}")
+    return tuple(legends)
+
+
+def export_pairs(export: PdfExport) -> tuple[tuple[str, str | None], ...]:
+    """A Factura E's lines in the receiver block, label and value."""
+    pairs: list[tuple[str, str | None]] = [("País del cliente: ", export.receiver_country)]
+    if export.receiver_tax_id:
+        pairs.append(("Id. impositivo del cliente: ", export.receiver_tax_id))
+    pairs.append(("País de destino: ", export.destination_country))
+    if export.incoterms:
+        detail = f" - {export.incoterms_detail}" if export.incoterms_detail else ""
+        pairs.append(("Incoterms: ", export.incoterms + detail))
+    if export.permits:
+        pairs.append(("Permisos de embarque: ", ", ".join(export.permits)))
+    return tuple(pairs)
 
 
 def vat_rate_label(rate_id: int) -> str:
@@ -677,7 +752,11 @@ class _Layout:
         left_bottom = y
         # Voucher, right.
         x, width = 116.0, RIGHT - PAD - 116
-        title = _clean(voucher.voucher_name).upper()
+        title = (
+            FCE_TITLES.get(voucher.invoice_type)
+            or EXPORT_TITLES.get(voucher.invoice_type)
+            or _clean(voucher.voucher_name).upper()
+        )
         size = 15.0
         while size > 9 and _width(title, True, size) > width:
             size -= 0.5
@@ -719,7 +798,9 @@ class _Layout:
             period.append(("Período facturado desde: ", _day(voucher.service_from)))
             period.append(("Hasta: ", _day(voucher.service_to)))
         if voucher.payment_due:
-            period.append(("Fecha de vto. para el pago: ", _day(voucher.payment_due)))
+            fce = voucher.invoice_type in FCE_TITLES  # an FCE spells the label out
+            due = "Fecha de vencimiento del pago: " if fce else "Fecha de vto. para el pago: "
+            period.append((due, _day(voucher.payment_due)))
         if period:
             ops.append(_Rect(LEFT, y, WIDTH, 6.5))
             for (label, value), px in zip(period, (LEFT + PAD, 85.0, 130.0), strict=False):
@@ -791,6 +872,8 @@ class _Layout:
             self.top.pair(half, y, "Tipo de cambio: ", f"$ {rate}")
         if voucher.associated_voucher:
             y = self._pairs(x, y, width, (("Comprobante asociado: ", voucher.associated_voucher),))
+        if voucher.export is not None:
+            y = self._pairs(x, y, width, export_pairs(voucher.export))
         return y
 
     # Body -------------------------------------------------------------------------------------
@@ -925,7 +1008,8 @@ class _Layout:
             ops.text(LEFT + PAD, y, line, bold=True)
         y += 1.5
         # Legends.
-        for legend in voucher.legends:
+        export_legend = (EXPORT_LEGEND,) if voucher.export is not None else ()
+        for legend in (*fce_legends(voucher), *export_legend, *voucher.legends):
             for line in _wrap(_clean(legend, keep_newlines=True), WIDTH - 2 * PAD, size=7.5):
                 y += 3.4
                 ops.text(LEFT + PAD, y, line, size=7.5)

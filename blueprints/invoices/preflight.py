@@ -31,8 +31,10 @@ from arca.codes import (
     VoucherKind,
 )
 from arca.cuit import compute_check_digit, is_valid_cuit, normalize_cuit
+from arca.fce import FCE_INVOICE_TYPES, is_fce
 from arca.padron import Taxpayer
 from arca.wsfe import AssociatedVoucher
+from arca.wsfecred import FceObligation
 from blueprints.invoices.letters import (
     ISSUED_KINDS,
     NOTE_KINDS,
@@ -48,6 +50,7 @@ __all__ = [
     "DEFAULT_CONSUMER_THRESHOLD",
     "PreflightInput",
     "Problem",
+    "fce_warnings",
     "padron_warnings",
     "run_preflight",
 ]
@@ -60,6 +63,9 @@ POINT_OF_SALE_RANGE = (1, 99998)  # 10004
 # CbteFch window around N, the Argentina date the request is sent (RG 4291 art. 9, NOTES §9).
 PRODUCTS_WINDOW_DAYS = 5
 SERVICES_WINDOW_DAYS = 10
+# FCE MiPyME (NOTES §9): an invoice N−5..N+1, a note N−5..N.
+FCE_DAYS_BEFORE = 5
+FCE_INVOICE_DAYS_AFTER = 1
 # Reference-rate band for foreign currency (10119): 2 % to 400 % of ARCA's rate.
 RATE_BAND = (Decimal("0.02"), Decimal("4"))
 RELATIVE_TOLERANCE = Decimal("0.0001")  # 0.01 %
@@ -96,6 +102,7 @@ class PreflightInput:
     `issue_date`), `same_currency_payment` (CanMisMonExt = S). Amounts: the `lines` and their
     `totals`. Notes: `associated` vouchers and `credit_remaining` (what is left to credit of
     the original, in its currency; None when unknown). `consumer_threshold` is in pesos.
+    FCE MiPyME: `fce_cbu`, the CBU stored on the invoice (what ARCA would get as 2101).
     """
 
     issuer_cuit: str
@@ -127,6 +134,7 @@ class PreflightInput:
     associated: Sequence[AssociatedVoucher] = ()
     credit_remaining: Decimal | None = None
     consumer_threshold: Decimal = DEFAULT_CONSUMER_THRESHOLD
+    fce_cbu: str | None = None
 
     @property
     def voucher_class(self) -> str | None:
@@ -141,7 +149,9 @@ class PreflightInput:
         if self.kind not in ISSUED_KINDS or self.receiver_condition_id not in RECEIVER_CONDITIONS:
             return None
         letter = letter_for(self.issuer_condition, self.receiver_condition_id, self.a_with_legend)
-        return invoice_type_for(letter, self.kind)
+        # An FCE MiPyME is the A, B or C the receiver gets, issued as FCE (201, 206, 211…).
+        fce = is_fce(self.invoice_type) and letter in ("A", "B", "C")
+        return invoice_type_for(letter, self.kind, fce=fce)
 
     @property
     def wrong_class(self) -> bool:
@@ -292,24 +302,28 @@ def check_issue_date(data: PreflightInput) -> list[Problem]:
         message = _("Elegí qué facturás: productos, servicios o ambos.")
         return [Problem("concept", message)]
     problems = []
-    days = PRODUCTS_WINDOW_DAYS if data.concept == Concept.PRODUCTS else SERVICES_WINDOW_DAYS
-    earliest, latest = data.today - timedelta(days=days), data.today + timedelta(days=days)
-    if not earliest <= data.issue_date <= latest:
-        message = _(
-            "La fecha del comprobante tiene que estar entre el %(earliest)s y el %(latest)s "
-            "(hasta %(days)s días antes o después de hoy).",
-            earliest=day(earliest),
-            latest=day(latest),
-            days=days,
-        )
-        problems.append(Problem("issue_date", message, 10016))
-    elif data.concept == Concept.PRODUCTS and _later_month(data.issue_date, data.today):
-        # ARCA: a future date for products must stay in the month the request is sent.
+    if is_fce(data.invoice_type):
+        problems += _fce_window(data)
+    else:
+        problems += _concept_window(data)
+    fce = is_fce(data.invoice_type)
+    if (
+        not problems
+        and (data.concept == Concept.PRODUCTS or fce)
+        and (_later_month(data.issue_date, data.today))
+    ):
+        # ARCA: a future date for products (or on an FCE) must stay in the month it is sent.
         message = _(
             "Para productos, una fecha futura tiene que ser de este mes: elegí una fecha hasta "
             "el %(latest)s.",
             latest=day(_last_day_allowed(data.today)),
         )
+        if fce:
+            message = _(
+                "En una FCE, una fecha futura tiene que ser de este mes: elegí una fecha hasta "
+                "el %(latest)s.",
+                latest=day(data.today),
+            )
         problems.append(Problem("issue_date", message, 10152))
     last = data.last_authorized_date
     if last is not None and data.issue_date < last:
@@ -320,6 +334,41 @@ def check_issue_date(data: PreflightInput) -> list[Problem]:
         )
         problems.append(Problem("issue_date", message, 10016))
     return problems
+
+
+def _concept_window(data: PreflightInput) -> list[Problem]:
+    days = PRODUCTS_WINDOW_DAYS if data.concept == Concept.PRODUCTS else SERVICES_WINDOW_DAYS
+    earliest, latest = data.today - timedelta(days=days), data.today + timedelta(days=days)
+    if earliest <= data.issue_date <= latest:
+        return []
+    message = _(
+        "La fecha del comprobante tiene que estar entre el %(earliest)s y el %(latest)s "
+        "(hasta %(days)s días antes o después de hoy).",
+        earliest=day(earliest),
+        latest=day(latest),
+        days=days,
+    )
+    return [Problem("issue_date", message, 10016)]
+
+
+def _fce_window(data: PreflightInput) -> list[Problem]:
+    return _fce_dates(data.invoice_type, data.issue_date, data.today)
+
+
+def _fce_dates(invoice_type: int, issue_date: date, today: date) -> list[Problem]:
+    """10016 for FCE, whatever the concept: an invoice N−5..N+1, a note N−5..N."""
+    after = FCE_INVOICE_DAYS_AFTER if invoice_type in FCE_INVOICE_TYPES else 0
+    earliest = today - timedelta(days=FCE_DAYS_BEFORE)
+    latest = today + timedelta(days=after)
+    if earliest <= issue_date <= latest:
+        return []
+    message = _(
+        "Una Factura de Crédito Electrónica MiPyME (y sus notas) tiene que tener fecha entre "
+        "el %(earliest)s y el %(latest)s.",
+        earliest=day(earliest),
+        latest=day(latest),
+    )
+    return [Problem("issue_date", message, 10016)]
 
 
 def _later_month(when: date, today: date) -> bool:
@@ -359,6 +408,87 @@ def check_service_dates(data: PreflightInput) -> list[Problem]:
         )
         problems.append(Problem("payment_due", message, 10036))
     return problems
+
+
+# --- FCE MiPyME -----------------------------------------------------------------------------------
+
+
+def check_fce(data: PreflightInput) -> list[Problem]:
+    """An FCE invoice (201/206/211) needs the issuer's CBU (10168), a receiver identified by
+    CUIT (10015) and the payment due date (10163), on or after the later of the issue date and
+    today (10164). A services invoice's missing or earlier due date is already reported by
+    `check_service_dates` (10049, 10036). FCE notes carry optional 22 (always sent, S or N);
+    the date window is `check_issue_date`'s."""
+    if data.invoice_type not in FCE_INVOICE_TYPES or data.kind != VoucherKind.INVOICE:
+        return []
+    return _fce_invoice_problems(
+        data.fce_cbu, data.doc_type, data.concept, data.issue_date, data.today, data.payment_due
+    )
+
+
+def fce_draft_problems(
+    cbu: str | None,
+    doc_type: int,
+    concept: int,
+    issue_date: date,
+    today: date,
+    payment_due: date | None,
+) -> list[Problem]:
+    """What an FCE invoice being edited still lacks (the editor's FCE panel): `check_fce`'s
+    problems, the FCE date window and, for services, the due date `check_service_dates` would
+    report; `cbu` is the organization's (copied onto the invoice when it is saved)."""
+    problems = _fce_invoice_problems(cbu, doc_type, concept, issue_date, today, payment_due)
+    window = _fce_dates(min(FCE_INVOICE_TYPES), issue_date, today)  # any FCE invoice type
+    services = concept in (Concept.SERVICES, Concept.PRODUCTS_AND_SERVICES)
+    if services and payment_due is None:
+        message = _("Una Factura de Crédito Electrónica necesita la fecha de vencimiento del pago.")
+        problems.append(Problem("payment_due", message, 10049))
+    elif services and payment_due is not None and payment_due < issue_date:
+        problems += _fce_payment_due(Concept.PRODUCTS, issue_date, today, payment_due)
+    return window + problems
+
+
+def _fce_invoice_problems(
+    cbu: str | None,
+    doc_type: int,
+    concept: int,
+    issue_date: date,
+    today: date,
+    payment_due: date | None,
+) -> list[Problem]:
+    problems = []
+    if len(cbu or "") != 22 or not (cbu or "").isdigit():
+        message = _(
+            "Una Factura de Crédito Electrónica lleva el CBU de la organización: cargalo en "
+            "Configuración → Organización y volvé a guardar el borrador."
+        )
+        problems.append(Problem("fce_cbu", message, 10168))
+    if doc_type != DocumentType.CUIT:
+        message = _("Una Factura de Crédito Electrónica se emite al CUIT del cliente.")
+        problems.append(Problem("doc_type", message, 10015))
+    return problems + _fce_payment_due(concept, issue_date, today, payment_due)
+
+
+def _fce_payment_due(
+    concept: int, issue_date: date, today: date, due: date | None
+) -> list[Problem]:
+    services = concept in (Concept.SERVICES, Concept.PRODUCTS_AND_SERVICES)
+    if due is None:
+        if services:
+            return []  # 10049, said by check_service_dates
+        message = _("Una Factura de Crédito Electrónica necesita la fecha de vencimiento del pago.")
+        return [Problem("payment_due", message, 10163)]
+    if due < issue_date and services:
+        return []  # 10036, said by check_service_dates
+    earliest = max(issue_date, today)
+    if due >= earliest:
+        return []
+    message = _(
+        "El vencimiento del pago de una FCE no puede ser anterior al %(date)s (ni a la fecha "
+        "del comprobante ni a hoy).",
+        date=day(earliest),
+    )
+    return [Problem("payment_due", message, 10164)]
 
 
 # --- receiver -------------------------------------------------------------------------------------
@@ -736,6 +866,7 @@ CHECKS: tuple[Check, ...] = (
     check_lines,
     check_issue_date,
     check_service_dates,
+    check_fce,
     check_receiver,
     check_consumer_threshold,
     check_amounts,
@@ -780,3 +911,34 @@ def padron_warnings(
         chosen=chosen.description if chosen else receiver_condition_id,
     )
     return [Problem("receiver_condition_id", message)]
+
+
+def fce_warnings(
+    invoice_type: int,
+    kind: VoucherKind,
+    doc_type: int,
+    total_in_pesos: Decimal,
+    obligation: FceObligation | None,
+) -> list[Problem]:
+    """A warning when ARCA says the receiver must get FCE MiPyME from an amount this invoice
+    reaches, and the invoice is a plain A, B or C (`obligation` is ARCA's cached answer for the
+    receiver, None when there is none).
+
+    Not blocking: ARCA observes it (10188/10192) after weighing the issuer's size too, which
+    Talonario does not know; the user decides."""
+    voucher = VOUCHER_TYPES.get(invoice_type)
+    if obligation is None or voucher is None or kind != VoucherKind.INVOICE:
+        return []
+    if is_fce(invoice_type) or voucher.voucher_class not in ("A", "B", "C"):
+        return []
+    if doc_type != DocumentType.CUIT or not obligation.requires_fce(total_in_pesos):
+        return []
+    message = _(
+        "Este cliente es una gran empresa: por este monto corresponde Factura de Crédito "
+        "Electrónica MiPyME (FCE)%(threshold)s. Emitila como FCE desde el editor; si no, ARCA "
+        "puede observarla.",
+        threshold=_(" (desde %(amount)s)", amount=format_money(obligation.amount_from))
+        if obligation.amount_from is not None
+        else "",
+    )
+    return [Problem("fce", message, 10188)]

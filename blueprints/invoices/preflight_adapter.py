@@ -19,11 +19,14 @@ from arca.codes import IssuerCondition, VoucherKind
 from arca.wsfe import AssociatedVoucher, VatAmount
 from blueprints.certificates.services import has_active_certificate
 from blueprints.customers.padron import cached_lookup, lookup_day
+from blueprints.invoices.export_preflight import export_checks
+from blueprints.invoices.fce import cached_obligation
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.preflight import (
     PADRON_DOCUMENTS,
     PreflightInput,
     Problem,
+    fce_warnings,
     padron_warnings,
     run_preflight,
 )
@@ -31,7 +34,7 @@ from blueprints.invoices.services import credited_so_far, stored_line
 from blueprints.invoices.totals import Line, Totals, compute_totals
 from blueprints.organizations.models import Organization
 from blueprints.points_of_sale.models import PointOfSale
-from core.arca import ArcaGateway
+from core.arca import ArcaGateway, get_arca
 from core.db import DbSession
 
 ARGENTINA = ZoneInfo("America/Argentina/Buenos_Aires")
@@ -44,12 +47,35 @@ def arca_today(gateway: ArcaGateway) -> dt.date:
 
 def preflight_problems(session: DbSession, invoice: Invoice, gateway: ArcaGateway) -> list[Problem]:
     """Every reason ARCA would refuse the invoice as stored; [] when it should pass."""
+    if invoice.is_export:  # WSFEXv1's rules, not WSFEv1's
+        return export_checks(preflight_input(session, invoice, gateway), invoice)
     return run_preflight(preflight_input(session, invoice, gateway))
 
 
-def preflight_warnings(invoice: Invoice) -> list[Problem]:
+def preflight_warnings(invoice: Invoice, gateway: ArcaGateway | None = None) -> list[Problem]:
     """What deserves a look but does not stop the invoice: the receiver's IVA condition
-    against ARCA's padrón, as cached (never calls ARCA)."""
+    against ARCA's padrón, and a plain invoice where ARCA's wsfecred calls for FCE MiPyME,
+    both as cached (never calls ARCA)."""
+    return _fce_warnings(invoice, gateway or get_arca()) + _padron_warnings(invoice)
+
+
+def _fce_warnings(invoice: Invoice, gateway: ArcaGateway) -> list[Problem]:
+    obligation = cached_obligation(
+        gateway.environment_name,
+        invoice.organization_id,
+        invoice.receiver_doc_number,
+        invoice.issue_date,
+    )
+    return fce_warnings(
+        invoice.invoice_type,
+        VoucherKind(invoice.kind),
+        invoice.receiver_doc_type,
+        invoice.total * invoice.currency_rate,
+        obligation,
+    )
+
+
+def _padron_warnings(invoice: Invoice) -> list[Problem]:
     if invoice.receiver_doc_type not in PADRON_DOCUMENTS:
         return []
     lookup = cached_lookup(invoice.organization_id, invoice.receiver_doc_number)
@@ -100,6 +126,7 @@ def preflight_input(session: DbSession, invoice: Invoice, gateway: ArcaGateway) 
         associated=_associated(original),
         credit_remaining=_credit_remaining(session, invoice, original),
         consumer_threshold=Decimal(str(current_app.config["CONSUMER_IDENTIFICATION_THRESHOLD"])),
+        fce_cbu=invoice.fce_cbu,
     )
 
 

@@ -13,10 +13,13 @@ from arca.codes import (
     VOUCHER_TYPES,
     IssuerCondition,
 )
+from arca.export_codes import country_name, export_codes
 from arca.qr import build_qr_payload, build_qr_url
+from blueprints.customers.models import Customer
 from blueprints.customers.services import display_document
 from blueprints.invoices.models import Invoice, InvoiceLine, InvoiceStatus
 from blueprints.invoices.pdf import (
+    PdfExport,
     PdfIssuer,
     PdfLine,
     PdfReceiver,
@@ -69,6 +72,8 @@ def pdf_issuer(organization: Organization, point: PointOfSale | None) -> PdfIssu
 
 def pdf_receiver(invoice: Invoice) -> PdfReceiver:
     condition = RECEIVER_CONDITIONS.get(invoice.receiver_condition)
+    if invoice.is_export:
+        return export_receiver(invoice, condition.description if condition else "")
     return PdfReceiver(
         name=invoice.receiver_name,
         doc_type=DOCUMENT_TYPES.get(invoice.receiver_doc_type, str(invoice.receiver_doc_type)),
@@ -77,6 +82,46 @@ def pdf_receiver(invoice: Invoice) -> PdfReceiver:
         address=invoice.receiver_address,
         anonymous=invoice.receiver_doc_type == 99,
     )
+
+
+def export_receiver(invoice: Invoice, condition: str) -> PdfReceiver:
+    """A Factura E's receiver is identified by its country's CUIT or, without one, by its tax
+    id abroad (never "a consumidor final", whatever document is stored)."""
+    cuit = invoice.receiver_country_cuit
+    return PdfReceiver(
+        name=invoice.receiver_name,
+        doc_type="CUIT país" if cuit else "Id. impositivo",
+        doc_number=display_document(80, cuit) if cuit else invoice.receiver_tax_id or "-",
+        iva_condition=condition,
+        address=invoice.receiver_address,
+    )
+
+
+def pdf_export(session: DbSession, invoice: Invoice) -> PdfExport | None:
+    if not invoice.is_export:
+        return None
+    return PdfExport(
+        receiver_country=receiver_country(session, invoice),
+        destination_country=country_name(invoice.destination_country),
+        # Beside the country CUIT; without one the tax id is the receiver's document line.
+        receiver_tax_id=invoice.receiver_tax_id if invoice.receiver_country_cuit else None,
+        incoterms=invoice.incoterms,
+        incoterms_detail=invoice.incoterms_detail,
+        permits=tuple(
+            f"{p['permit_id']} ({country_name(int(p['destination_country']))})"
+            for p in invoice.permits
+        ),
+    )
+
+
+def receiver_country(session: DbSession, invoice: Invoice) -> str:
+    """The receiver's country as its country CUIT names it ("ESTADOS UNIDOS - Persona
+    Jurídica"), which the invoice keeps; without one, the customer's country."""
+    cuit = invoice.receiver_country_cuit
+    if cuit and cuit in export_codes().foreign_cuits:
+        return export_codes().foreign_cuits[cuit].split(" - ")[0]
+    customer = session.get(Customer, invoice.customer_id) if invoice.customer_id else None
+    return country_name(customer.country if customer else invoice.destination_country)
 
 
 def pdf_voucher(session: DbSession, invoice: Invoice) -> PdfVoucher:
@@ -114,6 +159,12 @@ def pdf_voucher(session: DbSession, invoice: Invoice) -> PdfVoucher:
         associated_voucher=_associated(invoice),
         receiver_is_final_consumer=invoice.receiver_condition == CONSUMIDOR_FINAL,
         authorization_kind="CAEA" if invoice.by_caea else "CAE",
+        fce_cbu=invoice.fce_cbu,
+        fce_alias=invoice.fce_alias,
+        fce_transfer=invoice.fce_transfer,
+        fce_cancels_rejected=invoice.fce_cancels_rejected,
+        payment_terms=invoice.export_payment_terms,
+        export=pdf_export(session, invoice),
     )
 
 
@@ -125,7 +176,7 @@ def pdf_line(invoice: Invoice, line: InvoiceLine) -> PdfLine:
         price, amount = line.unit_price, line.net
         if invoice.prices_include_vat:  # typed with VAT: shown net, like the amount beside it
             price = (price * 100 / (100 + rate)).quantize(UNIT, ROUND_HALF_EVEN)
-    elif invoice.prices_include_vat or invoice.letter == "C":
+    elif invoice.prices_include_vat or invoice.letter in ("C", "E"):
         price, amount = line.unit_price, line.total
     else:
         gross = line.unit_price * (1 + rate / 100)
@@ -145,6 +196,10 @@ def qr_url(session: DbSession, invoice: Invoice) -> str:
     """RG 4892: the URL the QR encodes, from the authorized voucher's data."""
     organization = session.get_one(Organization, invoice.organization_id)
     digits = "".join(ch for ch in invoice.receiver_doc_number if ch.isdigit()) or "0"
+    doc_type: int | None = invoice.receiver_doc_type
+    if invoice.is_export:  # the country CUIT when there is one; else no receiver fields
+        cuit = invoice.receiver_country_cuit
+        doc_type, digits = (80, cuit) if cuit else (None, "0")
     payload = build_qr_payload(
         date=invoice.issue_date,
         cuit=organization.cuit,
@@ -154,7 +209,7 @@ def qr_url(session: DbSession, invoice: Invoice) -> str:
         total=invoice.total,
         currency=invoice.currency,
         currency_rate=invoice.currency_rate,
-        doc_type=invoice.receiver_doc_type,
+        doc_type=doc_type,
         doc_number=digits,
         cae=invoice.cae or "0",
         authorization_type="A" if invoice.by_caea else "E",  # RG 4892: tipoCodAut

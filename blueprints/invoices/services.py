@@ -27,6 +27,7 @@ from blueprints.customers.services import (
     Actor,
     DuplicateDocument,
     create_customer,
+    find_abroad,
     find_by_document,
     get_customer,
 )
@@ -268,7 +269,9 @@ def _apply_header(invoice: Invoice, point: PointOfSale, draft: DraftInput) -> No
     services = draft.concept in (2, 3)
     invoice.service_from = draft.service_from if services else None
     invoice.service_to = draft.service_to if services else None
-    invoice.payment_due = draft.payment_due if services else None
+    # FchVtoPago goes with services (10049) and with every FCE invoice (10163), products too.
+    note = draft.associated_invoice_id is not None or invoice.associated_invoice_id is not None
+    invoice.payment_due = draft.payment_due if services or (draft.fce and not note) else None
     invoice.currency = draft.currency
     foreign = draft.currency != "PES"
     invoice.currency_rate = draft.currency_rate if foreign else Decimal("1")
@@ -446,12 +449,30 @@ def customer_for_document(
     not needed), else a new one made from `fields`, validated as the customer form validates it
     (commits). None for the anonymous final consumer ("Otro", number 0). Raises
     `CustomerInvalid` with every problem."""
+    if fields.country.strip():
+        return _customer_abroad(session, organization_id, fields, actor)
     doc_type = parse_id(fields.doc_type)
     number = parse_document(doc_type, fields.doc_number) if doc_type else None
     if doc_type == DocumentType.OTHER and number == "0":
         return None
     if isinstance(number, str) and doc_type is not None:
         existing = find_by_document(session, organization_id, doc_type, number)
+        if existing is not None:
+            return existing
+    try:
+        return create_customer(session, organization_id, fields, actor)
+    except DuplicateDocument as taken:  # stored by another request in between
+        return taken.existing
+
+
+def _customer_abroad(
+    session: DbSession, organization_id: int, fields: CustomerFields, actor: Actor
+) -> Customer:
+    """A customer abroad is found by its country and tax id (many share their country's CUIT,
+    and "Otro" 0 is not the anonymous consumer for them), else made from `fields`."""
+    country, tax_id = parse_id(fields.country), fields.foreign_tax_id.strip()
+    if country is not None and tax_id:
+        existing = find_abroad(session, organization_id, country, tax_id)
         if existing is not None:
             return existing
     try:

@@ -13,6 +13,10 @@ receiver, date and amounts: `same_voucher`); an invoice left `unknown` under a n
 to another voucher is released (its request can never be granted at that number), which frees
 the sequence. What cannot be healed is recorded as an `invoice.needs_attention` audit event with
 both sides, and keeps the checkpoint below it so every run reports it until a person settles it.
+
+Two services, one walk: WSFEv1 sequences (A, B, C, FCE MiPyME 201-213) through
+FECompUltimoAutorizado/FECompConsultar (`WsfeSide`), Factura E sequences (19/20/21) through
+FEXGetLast_CMP/FEXGetCMP (`ExportSide`); the findings are the same.
 """
 
 from __future__ import annotations
@@ -20,17 +24,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
 from sqlalchemy import ForeignKey, Index, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arca import errors as arca_errors
+from arca.codes import IssuerCondition
 from arca.wsfe import StoredVoucher, WsfeClient
+from arca.wsfex import StoredExportVoucher, WsfexClient
 from blueprints.audit.models import AuditEvent
 from blueprints.audit.services import record_event
-from blueprints.certificates.connection import arca_client
+from blueprints.certificates.connection import arca_client, export_client
 from blueprints.invoices.authorization import (
     UNSETTLED,
     _adopt,
@@ -41,6 +47,13 @@ from blueprints.invoices.authorization import (
     settle_sequence,
     unsettled_ids,
 )
+from blueprints.invoices.export_authorization import (
+    build_export_voucher,
+    request_id_lock,
+    same_export_voucher,
+    settle_export_sequence,
+)
+from blueprints.invoices.letters import EXPORT_TYPES, FCE_TYPE_CODES, is_export
 from blueprints.invoices.locks import Sequence, sequence_lock
 from blueprints.invoices.models import (
     EDITABLE,
@@ -121,6 +134,110 @@ class SequenceReport:
         )
 
 
+class Side(Protocol):
+    """One ARCA service as the walk sees it: its numbers, its records, how to settle and adopt."""
+
+    def last(self, sequence: Sequence) -> int: ...
+
+    def consult(self, sequence: Sequence, number: int) -> Any: ...
+
+    def settle(self, session: DbSession, sequence: Sequence) -> None: ...
+
+    def code(self, stored: Any) -> str | None: ...
+
+    def same(self, stored: Any, invoice: Invoice, number: int) -> bool: ...
+
+    def key(self, stored: Any) -> tuple[dt.date | None, Any]: ...
+
+    def adopt(self, invoice: Invoice, stored: Any) -> None: ...
+
+    def describe(self, stored: Any) -> str: ...
+
+    def describe_invoice(self, invoice: Invoice) -> str: ...
+
+
+@dataclass(frozen=True)
+class WsfeSide:
+    """WSFEv1: A, B, C, FCE MiPyME."""
+
+    wsfe: WsfeClient
+
+    def last(self, sequence: Sequence) -> int:
+        return self.wsfe.last_authorized(sequence.point_of_sale, sequence.invoice_type)
+
+    def consult(self, sequence: Sequence, number: int) -> StoredVoucher | None:
+        return self.wsfe.consult(sequence.point_of_sale, sequence.invoice_type, number)
+
+    def settle(self, session: DbSession, sequence: Sequence) -> None:
+        settle_sequence(session, sequence, self.wsfe)
+
+    def code(self, stored: StoredVoucher) -> str | None:
+        return stored.authorization_code
+
+    def same(self, stored: StoredVoucher, invoice: Invoice, number: int) -> bool:
+        return same_voucher(stored, build_request(invoice, number).details[0])
+
+    def key(self, stored: StoredVoucher) -> tuple[dt.date | None, Any]:
+        return stored.detail.date, stored.detail.total
+
+    def adopt(self, invoice: Invoice, stored: StoredVoucher) -> None:
+        _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
+
+    def describe(self, stored: StoredVoucher) -> str:
+        return describe_stored(stored)
+
+    def describe_invoice(self, invoice: Invoice) -> str:
+        return describe_invoice(invoice)
+
+
+@dataclass(frozen=True)
+class ExportSide:
+    """WSFEXv1: Factura E and its notes."""
+
+    wsfex: WsfexClient
+
+    def last(self, sequence: Sequence) -> int:
+        return self.wsfex.last_authorized(sequence.point_of_sale, sequence.invoice_type).number
+
+    def consult(self, sequence: Sequence, number: int) -> StoredExportVoucher | None:
+        return self.wsfex.consult(sequence.invoice_type, sequence.point_of_sale, number)
+
+    def settle(self, session: DbSession, sequence: Sequence) -> None:
+        with sequence_lock(request_id_lock(sequence.organization_id)):
+            settle_export_sequence(session, sequence, self.wsfex)
+
+    def code(self, stored: StoredExportVoucher) -> str | None:
+        return stored.cae if stored.result == "A" else None
+
+    def same(self, stored: StoredExportVoucher, invoice: Invoice, number: int) -> bool:
+        ours = build_export_voucher(invoice, number, invoice.export_request_id or 0)
+        return same_export_voucher(stored.voucher, ours)
+
+    def key(self, stored: StoredExportVoucher) -> tuple[dt.date | None, Any]:
+        return stored.voucher.date, stored.voucher.total
+
+    def adopt(self, invoice: Invoice, stored: StoredExportVoucher) -> None:
+        _adopt(invoice, stored.cae or "", stored.cae_due, [])
+
+    def describe(self, stored: StoredExportVoucher) -> str:
+        theirs = stored.voucher
+        return (
+            f"ARCA {theirs.point_of_sale:05d}-{theirs.number:08d} CAE {stored.cae}"
+            f" date {theirs.date} receiver {theirs.customer_country_cuit or theirs.customer_tax_id}"
+            f" country {theirs.destination_country} total {theirs.total} {theirs.currency}"
+        )
+
+    def describe_invoice(self, invoice: Invoice) -> str:
+        ours = build_export_voucher(invoice, invoice.number or 0, invoice.export_request_id or 0)
+        number = f"{invoice.number:08d}" if invoice.number else "(no number)"
+        return (
+            f"app invoice {invoice.id} [{invoice.status}] {invoice.point_of_sale_number:05d}-"
+            f"{number} {invoice.cae or '-'} date {ours.date}"
+            f" receiver {ours.customer_country_cuit or ours.customer_tax_id}"
+            f" country {ours.destination_country} total {ours.total} {ours.currency}"
+        )
+
+
 def verify_all(
     session: DbSession, organization_id: int | None, gateway: ArcaGateway, full: bool = False
 ) -> list[SequenceReport]:
@@ -130,15 +247,34 @@ def verify_all(
     reports: list[SequenceReport] = []
     for org_id, cuit in _organizations(session, organization_id):
         sequences = sequences_of(session, org_id)
+        domestic = [s for s in sequences if not is_export(s.invoice_type)]
+        exports = [s for s in sequences if is_export(s.invoice_type)]
         try:
             with arca_client(session, org_id, gateway) as arca:
-                for sequence in sequences:
-                    reports.append(_verify_locked(session, sequence, cuit, arca.wsfe, full))
+                for sequence in domestic:
+                    reports.append(
+                        _verify_locked(session, sequence, cuit, WsfeSide(arca.wsfe), full)
+                    )
         except (DomainError, arca_errors.ArcaError) as error:  # no certificate, no ticket
-            report = SequenceReport(Sequence(org_id, 0, 0), cuit)
-            report.findings.append(Finding("unreachable", None, str(error)))
-            reports.append(report)
+            reports.append(_unreachable(org_id, cuit, 0, error))
+        if not exports:
+            continue
+        try:
+            with export_client(session, org_id, gateway) as export:
+                for sequence in exports:
+                    side = ExportSide(export.wsfex)
+                    reports.append(_verify_locked(session, sequence, cuit, side, full))
+        except (DomainError, arca_errors.ArcaError) as error:
+            reports.append(_unreachable(org_id, cuit, min(EXPORT_TYPES), error))
     return reports
+
+
+def _unreachable(
+    organization_id: int, cuit: str, invoice_type: int, error: Exception
+) -> SequenceReport:
+    report = SequenceReport(Sequence(organization_id, 0, invoice_type), cuit)
+    report.findings.append(Finding("unreachable", None, str(error)))
+    return report
 
 
 def verify_job(organization_id: int | None = None) -> int:
@@ -154,10 +290,10 @@ def verify_job(organization_id: int | None = None) -> int:
 
 
 def _verify_locked(
-    session: DbSession, sequence: Sequence, cuit: str, wsfe: WsfeClient, full: bool
+    session: DbSession, sequence: Sequence, cuit: str, side: Side, full: bool
 ) -> SequenceReport:
     try:
-        return verify_sequence(session, sequence, cuit, wsfe, full)
+        return verify_sequence(session, sequence, cuit, side, full)
     except DomainError as error:  # SequenceBusy, a ticket ARCA would not give…
         report = SequenceReport(sequence, cuit)
         report.findings.append(Finding("unreachable", None, str(error)))
@@ -165,7 +301,7 @@ def _verify_locked(
 
 
 def verify_sequence(
-    session: DbSession, sequence: Sequence, cuit: str, wsfe: WsfeClient, full: bool = False
+    session: DbSession, sequence: Sequence, cuit: str, side: Side, full: bool = False
 ) -> SequenceReport:
     """Walk ARCA's numbers of one sequence from its checkpoint; match, heal, record what needs
     a person, store the new checkpoint. Commits.
@@ -181,26 +317,26 @@ def verify_sequence(
         0 if full else checkpoint(session, sequence)
     )
     session.commit()
-    if _walk(session, report, wsfe, locked=False) and (
+    if _walk(session, report, side, locked=False) and (
         report.walked < report.last or unsettled_ids(session, sequence)
     ):
         with sequence_lock(sequence):
-            settle_sequence(session, sequence, wsfe)
-            _walk(session, report, wsfe, locked=True)
-    report.findings += _beyond_arca(session, sequence, report.last)
+            side.settle(session, sequence)
+            _walk(session, report, side, locked=True)
+    report.findings += _beyond_arca(session, sequence, report.last, side)
     report.authorized_checked = _authorized_above(session, sequence, report.start)
     _record_attention(session, report)
     _store_checkpoint(session, sequence, report.verified_through)
     return report
 
 
-def _walk(session: DbSession, report: SequenceReport, wsfe: WsfeClient, locked: bool) -> bool:
+def _walk(session: DbSession, report: SequenceReport, side: Side, locked: bool) -> bool:
     """FECompConsultar for ARCA's numbers after `report.walked`, each matched to the app. Not
     `locked`, stops before the first number the app does not hold authorized. False when ARCA
     could not say its last number."""
     sequence = report.sequence
     try:
-        report.last = wsfe.last_authorized(sequence.point_of_sale, sequence.invoice_type)
+        report.last = side.last(sequence)
     except arca_errors.ArcaError as error:
         report.findings.append(Finding("unreachable", None, f"ARCA could not be asked: {error}"))
         return False
@@ -209,11 +345,11 @@ def _walk(session: DbSession, report: SequenceReport, wsfe: WsfeClient, locked: 
             return True
         report.queries += 1
         try:
-            stored = wsfe.consult(sequence.point_of_sale, sequence.invoice_type, number)
+            stored = side.consult(sequence, number)
         except arca_errors.ArcaError as error:
             found = [Finding("unreachable", number, f"ARCA could not be asked: {error}")]
         else:
-            found = _match_number(session, sequence, number, stored)
+            found = _match_number(session, sequence, number, stored, side)
         report.findings += found
         report.walked = number
         report.contiguous = report.contiguous and all(finding.healed for finding in found)
@@ -234,35 +370,35 @@ def _held_authorized(session: DbSession, sequence: Sequence, number: int) -> boo
 
 
 def _match_number(
-    session: DbSession, sequence: Sequence, number: int, stored: StoredVoucher | None
+    session: DbSession, sequence: Sequence, number: int, stored: Any, side: Side
 ) -> list[Finding]:
     """ARCA's voucher `number` (or None) against the app's invoice holding it. Commits."""
     invoice = session.scalar(_of(sequence).where(Invoice.number == number))
     found: list[Finding] = []
     if invoice is not None and invoice.status == InvoiceStatus.AUTHORIZED:
-        found += _compare(invoice, number, stored)
-    elif invoice is not None:  # unknown: settle_sequence could not decide it
-        if stored is None or not stored.authorization_code:
-            found.append(_pending(invoice, number))
-        elif same_voucher(stored, build_request(invoice, number).details[0]):
-            found.append(_adopt_late(session, invoice, number, stored))
+        found += _compare(invoice, number, stored, side)
+    elif invoice is not None:  # unknown: settling could not decide it
+        if stored is None or not side.code(stored):
+            found.append(_pending(invoice, number, side))
+        elif side.same(stored, invoice, number):
+            found.append(_adopt_late(session, invoice, number, stored, side))
         else:
-            found.append(_release_other(session, invoice, number, stored))
-            found += _unheld(session, sequence, number, stored)
-    elif stored is None or not stored.authorization_code:
+            found.append(_release_other(session, invoice, number, stored, side))
+            found += _unheld(session, sequence, number, stored, side)
+    elif stored is None or not side.code(stored):
         found.append(Finding("gap", number, "ARCA lists no voucher under a number it used"))
     else:
-        found += _unheld(session, sequence, number, stored)
+        found += _unheld(session, sequence, number, stored, side)
     session.commit()
     return found
 
 
-def _compare(invoice: Invoice, number: int, stored: StoredVoucher | None) -> list[Finding]:
+def _compare(invoice: Invoice, number: int, stored: Any, side: Side) -> list[Finding]:
     if stored is None:
         problem, kind = "authorized here, ARCA has no such voucher", "gap"
-    elif stored.authorization_code != invoice.cae:
-        problem, kind = f"CAE {invoice.cae} here, {stored.authorization_code} at ARCA", "mismatch"
-    elif not same_voucher(stored, build_request(invoice, number).details[0]):
+    elif side.code(stored) != invoice.cae:
+        problem, kind = f"CAE {invoice.cae} here, {side.code(stored)} at ARCA", "mismatch"
+    elif not side.same(stored, invoice, number):
         problem, kind = "receiver, date or amounts differ from ARCA's record", "mismatch"
     else:
         return []
@@ -272,23 +408,23 @@ def _compare(invoice: Invoice, number: int, stored: StoredVoucher | None) -> lis
             number,
             problem,
             invoice.id,
-            describe_stored(stored) if stored else None,
-            describe_invoice(invoice),
+            side.describe(stored) if stored else None,
+            side.describe_invoice(invoice),
         )
     ]
 
 
-def _pending(invoice: Invoice, number: int) -> Finding:
+def _pending(invoice: Invoice, number: int, side: Side) -> Finding:
     text = "still unsettled (ARCA has not recorded it yet; reconcile will settle it)"
-    return Finding("pending", number, text, invoice.id, None, describe_invoice(invoice))
+    return Finding("pending", number, text, invoice.id, None, side.describe_invoice(invoice))
 
 
 def _release_other(
-    session: DbSession, invoice: Invoice, number: int, stored: StoredVoucher
+    session: DbSession, invoice: Invoice, number: int, stored: Any, side: Side
 ) -> Finding:
     """ARCA gave `number` to another voucher: this invoice's request can never be granted under
     it, so the number goes back and the sequence is free again."""
-    app_side = describe_invoice(invoice)
+    app_side = side.describe_invoice(invoice)
     message = _(
         "ARCA registró otro comprobante con el número %(number)s: este nunca lo recibió. "
         "Podés enviarlo de nuevo.",
@@ -304,31 +440,33 @@ def _release_other(
         why,
         message,
     )
-    details = {"number": number, "arca": describe_stored(stored), "app": app_side}
+    details = {"number": number, "arca": side.describe(stored), "app": app_side}
     record_event(session, organization_id, RELEASED, None, ("invoice", invoice_id), details)
     session.commit()
     text = "left unknown under a number ARCA gave to another voucher: released, sequence freed"
-    return Finding("released", number, text, invoice_id, describe_stored(stored), app_side, True)
+    return Finding("released", number, text, invoice_id, side.describe(stored), app_side, True)
 
 
 def _unheld(
-    session: DbSession, sequence: Sequence, number: int, stored: StoredVoucher
+    session: DbSession, sequence: Sequence, number: int, stored: Any, side: Side
 ) -> list[Finding]:
     """A voucher at ARCA that no invoice holds: adopt it onto its one matching draft, else flag
     it as a duplicate (an authorized invoice is the same voucher) or a lost CAE."""
-    arca_side = describe_stored(stored)
-    drafts = _same_vouchers(session, sequence, stored, EDITABLE)
+    arca_side = side.describe(stored)
+    drafts = _same_vouchers(session, sequence, stored, EDITABLE, side, number)
     if len(drafts) == 1:
-        return [_adopt_late(session, drafts[0], number, stored)]
-    twins = _same_vouchers(session, sequence, stored, (InvoiceStatus.AUTHORIZED,))
+        return [_adopt_late(session, drafts[0], number, stored, side)]
+    twins = _same_vouchers(session, sequence, stored, (InvoiceStatus.AUTHORIZED,), side, None)
     if twins:
         twin = twins[0]
         text = f"the same voucher as invoice {twin.id} (number {twin.number}): ARCA has it twice"
-        return [Finding("duplicate", number, text, twin.id, arca_side, describe_invoice(twin))]
+        twin_side = side.describe_invoice(twin)
+        return [Finding("duplicate", number, text, twin.id, arca_side, twin_side)]
     if drafts:
         ids = ", ".join(str(draft.id) for draft in drafts)
         text = f"CAE the app does not hold: {len(drafts)} drafts match it ({ids}), choose one"
-        return [Finding("lost", number, text, None, arca_side, describe_invoice(drafts[0]))]
+        draft_side = side.describe_invoice(drafts[0])
+        return [Finding("lost", number, text, None, arca_side, draft_side)]
     return [
         Finding(
             "lost",
@@ -343,33 +481,33 @@ def _unheld(
 def _same_vouchers(
     session: DbSession,
     sequence: Sequence,
-    stored: StoredVoucher,
+    stored: Any,
     statuses: tuple[InvoiceStatus, ...],
+    side: Side,
+    number: int | None,
 ) -> list[Invoice]:
-    theirs = stored.detail
+    """The invoices in `statuses` that are ARCA's voucher, compared under `number` (a draft
+    holds none) or their own."""
+    date, total = side.key(stored)
     candidates = session.scalars(
         _of(sequence)
-        .where(
-            Invoice.status.in_(statuses),
-            Invoice.issue_date == theirs.date,
-            Invoice.total == theirs.total,
-        )
+        .where(Invoice.status.in_(statuses), Invoice.issue_date == date, Invoice.total == total)
         .order_by(Invoice.id)
     ).all()
     return [
         invoice
         for invoice in candidates
-        if same_voucher(stored, build_request(invoice, invoice.number or 0).details[0])
+        if side.same(stored, invoice, number if number is not None else invoice.number or 0)
     ]
 
 
 def _adopt_late(
-    session: DbSession, invoice: Invoice, number: int, stored: StoredVoucher
+    session: DbSession, invoice: Invoice, number: int, stored: Any, side: Side
 ) -> Finding:
     """A CAE ARCA granted after the number was released: the draft takes it (audited)."""
-    app_side = describe_invoice(invoice)  # the draft as it was
+    app_side = side.describe_invoice(invoice)  # the draft as it was
     invoice.number = number
-    _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
+    side.adopt(invoice, stored)
     detail = "late CAE found and adopted by invoices verify"
     session.add(
         AuthorizationAttempt(
@@ -380,7 +518,7 @@ def _adopt_late(
             detail=detail,
         )
     )
-    arca_side = describe_stored(stored)
+    arca_side = side.describe(stored)
     details = {"number": number, "cae": invoice.cae, "arca": arca_side, "app": app_side}
     subject = ("invoice", invoice.id)
     record_event(session, invoice.organization_id, ADOPTED, None, subject, details)
@@ -392,7 +530,7 @@ def _adopt_late(
 # --- beyond ARCA's last number, checkpoints, events ----------------------------------------------
 
 
-def _beyond_arca(session: DbSession, sequence: Sequence, last: int) -> list[Finding]:
+def _beyond_arca(session: DbSession, sequence: Sequence, last: int, side: Side) -> list[Finding]:
     """Invoices holding numbers ARCA never reached: authorized ones are gaps; unsettled ones
     wait for reconcile (within the grace period, or ARCA unreachable)."""
     invoices = session.scalars(
@@ -403,18 +541,14 @@ def _beyond_arca(session: DbSession, sequence: Sequence, last: int) -> list[Find
         if invoice.status == InvoiceStatus.AUTHORIZED and invoice.by_caea:
             # Issued in contingency: ARCA learns of it when the job informs it (or refused it).
             text = "issued with the CAEA, not yet informed to ARCA (the CAEA job informs it)"
-            found.append(
-                Finding(
-                    "pending", invoice.number, text, invoice.id, None, describe_invoice(invoice)
-                )
-            )
+            app_side = side.describe_invoice(invoice)
+            found.append(Finding("pending", invoice.number, text, invoice.id, None, app_side))
         elif invoice.status == InvoiceStatus.AUTHORIZED:
             text = "authorized here, ARCA has no such voucher"
-            found.append(
-                Finding("gap", invoice.number, text, invoice.id, None, describe_invoice(invoice))
-            )
+            app_side = side.describe_invoice(invoice)
+            found.append(Finding("gap", invoice.number, text, invoice.id, None, app_side))
         elif invoice.status in UNSETTLED:
-            found.append(_pending(invoice, invoice.number or 0))
+            found.append(_pending(invoice, invoice.number or 0, side))
     session.commit()
     return found
 
@@ -533,6 +667,10 @@ def sequences_of(session: DbSession, organization_id: int) -> list[Sequence]:
         )
     ).all()
     types = [voucher.code for voucher in invoice_types_for(organization.iva_condition)]
+    # FCE MiPyME of the organization's classes too: a large company's buyer may have been
+    # invoiced with them behind the app's back. Factura E: the sequences the app used.
+    classes = IssuerCondition(organization.iva_condition).voucher_classes
+    types += [code for letter in classes for code in FCE_TYPE_CODES[letter].values()]
     found = {(int(point), int(kind)) for point, kind in used}
     found |= {(int(point), kind) for point in points for kind in types}
     session.commit()

@@ -20,7 +20,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from arca.codes import RECEIVER_CONDITIONS, VAT_RATES, VOUCHER_TYPES, IssuerCondition, VoucherKind
+from arca.codes import (
+    RECEIVER_CONDITIONS,
+    VAT_RATES,
+    VOUCHER_TYPES,
+    DocumentType,
+    IssuerCondition,
+    VoucherKind,
+)
 from blueprints.customers.models import Customer
 from blueprints.customers.services import CustomerQuery, get_customer, search_customers
 from blueprints.dashboard.services import SETUP_CHECKS
@@ -32,13 +39,17 @@ from blueprints.invoices.bulk import (
 )
 from blueprints.invoices.contingency import caea_report_of, contingency_offer
 from blueprints.invoices.exports import INVOICES_CSV, KINDS, PACKAGE
+from blueprints.invoices.fce import FceObligation, fce_offer
 from blueprints.invoices.forms import (
     CURRENCIES,
+    MAX_PERMITS,
     InvoiceForm,
     add_line,
     draft_input,
+    fill_export_choices,
     first_error,
     input_number,
+    is_fce_chosen,
     parsed_lines,
     percent_label,
 )
@@ -49,7 +60,7 @@ from blueprints.invoices.jobs import (
     refresh,
     start_authorization,
 )
-from blueprints.invoices.letters import TYPE_CODES, explain_letter, letter_for
+from blueprints.invoices.letters import FCE_TYPE_CODES, TYPE_CODES, explain_letter, letter_for
 from blueprints.invoices.listing import (
     InvoiceFilter,
     filter_args,
@@ -62,6 +73,7 @@ from blueprints.invoices.listing import (
 from blueprints.invoices.models import Invoice
 from blueprints.invoices.monotributo import load_scale, standing
 from blueprints.invoices.package import Month, pdf_file_name
+from blueprints.invoices.preflight import fce_draft_problems
 from blueprints.invoices.preflight_adapter import (
     arca_today,
     preflight_problems,
@@ -97,7 +109,13 @@ bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 SETUP_CHECKS["invoice"] = has_invoices
 EXPORT_KINDS.update(KINDS)
 ISSUERS = (*MANAGER_ROLES, Role.MEMBER)
-ISSUED_TYPES = {code for codes in TYPE_CODES.values() for code in codes.values()}
+# The list's type filter: every class's codes, FCE MiPyME's among them.
+ISSUED_TYPES = {
+    code
+    for table in (TYPE_CODES, FCE_TYPE_CODES)
+    for codes in table.values()
+    for code in codes.values()
+}
 
 
 @bp.app_context_processor
@@ -107,6 +125,7 @@ def invoice_labels() -> dict[str, object]:
         "vat_label": vat_label,
         "receiver_condition_label": receiver_condition_label,
         "outcome_label": outcome_label,
+        "fce_transfer_label": fce_transfer_label,
         "customer_summary": lambda customer_id: customer_summary(
             db.session, current_organization_id(), customer_id
         ),
@@ -153,6 +172,15 @@ def vat_label(vat: int | str) -> str:
 def receiver_condition_label(code: int) -> str:
     condition = RECEIVER_CONDITIONS.get(code)
     return condition.description if condition else str(code)
+
+
+def fce_transfer_label(option: str | None) -> str:
+    """Optional 27 in words: how the FCE's credit may circulate."""
+    labels = {
+        "SCA": _("Transferencia al Sistema de Circulación Abierta (SCA)"),
+        "ADC": _("Agente de Depósito Colectivo (ADC)"),
+    }
+    return labels.get(option or "", option or "—")
 
 
 def outcome_label(outcome: str) -> str:
@@ -243,6 +271,9 @@ def handle_editor(form: InvoiceForm, invoice: Invoice | None) -> Response:
             remove_line(form, action.removeprefix("remove_line-"))
         elif action.startswith("move_up-"):
             move_up(form, action.removeprefix("move_up-"))
+        elif action in ("fce_on", "fce_off"):
+            # The FCE offer's "Emitir como FCE" and its undo: re-rendered, saved as usual.
+            form.fce.data = "1" if action == "fce_on" else ""
         elif valid:
             return save(form, invoice)
     return render_editor(form, invoice, status=form_status(form))
@@ -572,6 +603,7 @@ def editor_form(invoice: Invoice | None = None) -> InvoiceForm:
         for p in issuing_points(db.session, current_organization_id())
     ]
     form.currency.choices = [SelectChoice(code, label) for code, label in CURRENCIES.items()]
+    fill_export_choices(form)
     return form
 
 
@@ -590,6 +622,9 @@ def form_data(invoice: Invoice) -> dict[str, object]:
         "same_currency_payment": invoice.same_currency_payment,
         "prices_include_vat": invoice.prices_include_vat,
         "notes": invoice.notes or "",
+        **export_form_data(invoice),
+        "fce": "1" if invoice.is_fce and invoice.associated_invoice_id is None else "",
+        "fce_cancels_rejected": bool(invoice.fce_cancels_rejected),
         "lines": [
             {
                 "description": line.description,
@@ -640,7 +675,10 @@ def preview_letter(draft: DraftInput, invoice: Invoice | None = None) -> str:
         return invoice.letter  # a note is of its original's class, whoever the customer is
     organization = g.membership.organization
     issuer = IssuerCondition(organization.iva_condition)
-    return letter_for(issuer, receiver_condition_of(draft), organization.a_with_legend)
+    abroad = (customer := receiver_of(draft)) is not None and customer.country is not None
+    return letter_for(
+        issuer, receiver_condition_of(draft), organization.a_with_legend, export=abroad
+    )
 
 
 def letter_reason(draft: DraftInput, letter: str) -> str:
@@ -674,7 +712,130 @@ def render_editor(form: InvoiceForm, invoice: Invoice | None, status: int = 200)
         line_count=len(parsed_lines(form)),
         kinds=VoucherKind,
         today=dt.date.today(),
+        fce=fce_context(form, draft, letter, invoice),
+        export_panel=export_context(form, draft, letter, invoice),
     )
+
+
+@bp.post("/fce")
+@organization_required
+def fce_status() -> Response:
+    """The editor's FCE offer or, with FCE on, what it still lacks; from the form as it is
+    (nothing saved). Asks ARCA's wsfecred at most once a day per receiver (cached)."""
+    form = editor_form()
+    invoice = autosaved_draft()
+    draft = draft_input(form, arca_today(get_arca()))
+    letter = preview_letter(draft, invoice)
+    return render("invoices/_fce.html", form=form, fce=fce_context(form, draft, letter, invoice))
+
+
+def fce_context(
+    form: InvoiceForm, draft: DraftInput, letter: str, invoice: Invoice | None
+) -> dict[str, object]:
+    """What the editor's FCE panel shows: an FCE note's optional 22; else whether FCE is on,
+    ARCA's obligation when FCE is called for (the offer), and FCE's own problems."""
+    organization = g.membership.organization
+    note = invoice is not None and invoice.associated_invoice_id is not None
+    chosen = is_fce_chosen(form) and not note
+    customer = receiver_of(draft)
+    doc_type = customer.doc_type if customer else DocumentType.OTHER
+    problems = []
+    if chosen:
+        today = arca_today(get_arca())
+        problems = fce_draft_problems(
+            organization.cbu, doc_type, draft.concept, draft.issue_date, today, draft.payment_due
+        )
+    return {
+        "note": note and invoice is not None and invoice.is_fce,
+        "on": chosen,
+        # Only a plain invoice is offered FCE (a note follows its original).
+        "offer": None if note or chosen else editor_fce_offer(draft, letter, customer),
+        "problems": problems,
+        "organization": organization,
+    }
+
+
+def editor_fce_offer(
+    draft: DraftInput, letter: str, customer: Customer | None
+) -> FceObligation | None:
+    """ARCA's obligation when this draft should be an FCE (see `fce.fce_offer`), else None."""
+    totals = safe_totals(draft, letter)
+    if customer is None or totals is None:
+        return None
+    return fce_offer(
+        db.session,
+        current_organization_id(),
+        letter,
+        customer.doc_type,
+        customer.doc_number,
+        totals.total,  # type: ignore[attr-defined]
+        draft.currency_rate,
+        draft.issue_date,
+        get_arca(),
+    )
+
+
+def receiver_of(draft: DraftInput) -> Customer | None:
+    """The chosen customer, if it is this organization's."""
+    if draft.customer_id is None:
+        return None
+    customer = db.session.get(Customer, draft.customer_id)
+    if customer is None or customer.organization_id != current_organization_id():
+        return None
+    return customer
+
+
+# --- Factura E: the editor's export panel -----------------------------------------------------
+
+
+@bp.post("/export-panel")
+@organization_required
+def export_panel() -> Response:
+    """The editor's export panel, from the form as it is (nothing saved): shown when the
+    customer is abroad (a Factura E), its destination the customer's country by default."""
+    form = editor_form()
+    invoice = autosaved_draft()
+    draft = draft_input(form, arca_today(get_arca()))
+    letter = preview_letter(draft, invoice)
+    panel = export_context(form, draft, letter, invoice)
+    return render("invoices/_export.html", form=form, export_panel=panel)
+
+
+def export_context(
+    form: InvoiceForm, draft: DraftInput, letter: str, invoice: Invoice | None
+) -> dict[str, object] | None:
+    """What the export panel shows; None when the voucher is not a Factura E. A newly chosen
+    customer brings its country as the destination (the user may change it)."""
+    if letter != "E":
+        return None
+    customer = receiver_of(draft)
+    if customer is not None and form.export_customer.data != str(customer.id):
+        form.export_customer.data = str(customer.id)
+        form.export_country.data = str(customer.country or "")
+    note = invoice is not None and invoice.associated_invoice_id is not None
+    goods = draft.concept in (1, 3)
+    return {"goods": goods, "permits": goods and not note, "customer": customer}
+
+
+def export_form_data(invoice: Invoice) -> dict[str, object]:
+    """A saved Factura E's export data as the panel's fields."""
+    if not invoice.is_export:
+        return {}
+    permits = [
+        {"permit_id": p["permit_id"], "destination_country": str(p["destination_country"])}
+        for p in invoice.permits
+    ]
+    permit = invoice.permit_existing
+    return {
+        "export_customer": str(invoice.customer_id or ""),
+        "export_country": str(invoice.destination_country or ""),
+        "export_language": str(invoice.language or 1),
+        "export_incoterms": invoice.incoterms or "",
+        "export_incoterms_detail": invoice.incoterms_detail or "",
+        "export_payment_terms": invoice.export_payment_terms or "",
+        "export_permit_existing": "" if permit is None else ("S" if permit else "N"),
+        "export_permits": permits + [{}] * (MAX_PERMITS - len(permits)),
+    }
 
 
 # Routes of the contingency (CAEA) on this blueprint: registered when this module is imported.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf.file import FileAllowed, FileField
@@ -87,6 +89,32 @@ class OrganizationForm(OrganizationFieldsMixin, AppForm):
             "(en Mi cuenta → Seguridad) antes de seguir trabajando en esta organización."
         ),
     )
+    cbu = StringField(
+        _l("CBU"),
+        validators=[Optional(), Length(max=30)],
+        description=_l(
+            "Los 22 dígitos de la cuenta donde te pagan: van en cada Factura de Crédito "
+            "Electrónica MiPyME (FCE)."
+        ),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    cbu_alias = StringField(
+        _l("Alias del CBU"),
+        validators=[Optional(), Length(max=60)],
+        description=_l("Opcional: de 6 a 20 letras, números, puntos o guiones."),
+    )
+    fce_transfer = SelectField(
+        _l("Opción de transferencia de las FCE"),
+        choices=[
+            SelectChoice("SCA", _l("Transferencia al Sistema de Circulación Abierta (SCA)")),
+            SelectChoice("ADC", _l("Agente de Depósito Colectivo (ADC)")),
+        ],
+        default="SCA",
+        description=_l(
+            "SCA: el comprador puede ceder la factura y se negocia en el mercado abierto. ADC: "
+            "la factura se deposita en un agente de depósito colectivo (Caja de Valores)."
+        ),
+    )
     logo = FileField(
         _l("Logo (PNG o JPEG, hasta 1 MB)"),
         validators=[FileAllowed(["png", "jpg", "jpeg"], _l("El logo tiene que ser PNG o JPEG."))],
@@ -129,4 +157,17 @@ def details_from(form: OrganizationFieldsMixin) -> OrganizationDetails:
         a_with_legend=bool(getattr(getattr(form, "a_with_legend", None), "data", False)),
         email_invoices=bool(getattr(getattr(form, "email_invoices", None), "data", False)),
         require_two_factor=bool(getattr(getattr(form, "require_two_factor", None), "data", False)),
+        **fce_details_from(form),
     )
+
+
+def fce_details_from(form: OrganizationFieldsMixin) -> dict[str, Any]:
+    """The settings form's CBU, alias and transfer option; {} from the sign-up form, which
+    has none (the organization starts without them)."""
+    if not isinstance(form, OrganizationForm):
+        return {}
+    return {
+        "cbu": form.cbu.data,
+        "cbu_alias": form.cbu_alias.data,
+        "fce_transfer": form.fce_transfer.data or "",
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arca.codes import IssuerCondition
 from arca.cuit import is_valid_cuit, normalize_cuit
+from arca.fce import TRANSFER_OPTIONS, is_valid_cbu
 from blueprints.audit.services import record_event
 from blueprints.auth.models import User
 from blueprints.organizations.logo import prepare_logo
@@ -37,6 +39,8 @@ from core.tasks import wake
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+# What ARCA takes as an FCE's alias (optional 2102, 10166): 6 to 20 letters, digits, dots, dashes.
+CBU_ALIAS = re.compile(r"[A-Za-z0-9.-]{6,20}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class OrganizationDetails:
     a_with_legend: bool = False
     email_invoices: bool = False
     require_two_factor: bool = False
+    # FCE MiPyME: where the buyer pays (copied onto each FCE invoice) and optional 27.
+    cbu: str | None = None
+    cbu_alias: str | None = None
+    fce_transfer: str = "SCA"
 
 
 def parse_cuit(value: str) -> str:
@@ -92,6 +100,49 @@ def apply_details(organization: Organization, details: OrganizationDetails) -> N
     )
     organization.email_invoices = details.email_invoices
     organization.require_two_factor = details.require_two_factor
+    apply_fce_details(organization, details)
+
+
+def apply_fce_details(organization: Organization, details: OrganizationDetails) -> None:
+    """The CBU, its alias and the transfer option, each checked as ARCA checks an FCE's."""
+    cbu = parse_cbu(details.cbu)
+    alias = (details.cbu_alias or "").strip() or None
+    if alias is not None and not CBU_ALIAS.fullmatch(alias):
+        raise ValidationFailed(
+            _(
+                "El alias tiene de 6 a 20 caracteres: letras sin acentos, números, puntos y "
+                "guiones."
+            ),
+            field="cbu_alias",
+        )
+    if alias is not None and cbu is None:
+        raise ValidationFailed(_("Cargá también el CBU del alias."), field="cbu")
+    if details.fce_transfer not in TRANSFER_OPTIONS:
+        raise ValidationFailed(
+            _("Elegí una opción de transferencia de la lista."), field="fce_transfer"
+        )
+    organization.cbu, organization.cbu_alias = cbu, alias
+    organization.fce_transfer = details.fce_transfer
+
+
+def parse_cbu(value: str | None) -> str | None:
+    """The CBU's 22 digits (spaces and dashes dropped), None when blank, or ValidationFailed
+    saying what is wrong."""
+    digits = "".join((value or "").replace("-", "").split())
+    if not digits:
+        return None
+    if not (digits.isascii() and digits.isdigit()) or len(digits) != 22:
+        raise ValidationFailed(_("El CBU tiene que tener 22 dígitos."), field="cbu")
+    if not is_valid_cbu(digits):
+        raise ValidationFailed(
+            _(
+                "El CBU %(cbu)s no es válido: sus dígitos verificadores no coinciden. Copialo "
+                "de tu banco.",
+                cbu=digits,
+            ),
+            field="cbu",
+        )
+    return digits
 
 
 def ensure_cuit_free(session: DbSession, cuit: str, except_id: int | None = None) -> None:
@@ -165,6 +216,9 @@ SETTINGS_FIELDS = (
     "address",
     "a_with_legend",
     "email_invoices",
+    "cbu",
+    "cbu_alias",
+    "fce_transfer",
 )
 
 

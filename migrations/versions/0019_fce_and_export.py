@@ -55,6 +55,7 @@ def upgrade():
     )
     op.add_column("customers", sa.Column("country", sa.Integer(), nullable=True))
     op.add_column("customers", sa.Column("foreign_tax_id", sa.String(length=30), nullable=True))
+    _unique_documents("doc_type <> 99 AND country IS NULL")
     for name, type_ in INVOICE_COLUMNS:
         op.add_column("invoices", sa.Column(name, type_, nullable=True))
     op.add_column("invoices", sa.Column("permits", sa.JSON(), server_default="[]", nullable=False))
@@ -66,6 +67,7 @@ def downgrade():
     op.drop_column("invoices", "permits")
     for name, _ in reversed(INVOICE_COLUMNS):
         op.drop_column("invoices", name)
+    _unique_documents("doc_type <> 99")
     op.drop_column("customers", "foreign_tax_id")
     op.drop_column("customers", "country")
     op.drop_column("organizations", "fce_transfer")
@@ -89,3 +91,17 @@ def _replace_type_rule(old, new):
             "BEGIN SELECT RAISE(ABORT, 'check constraint failed: ck_invoices_type_matches_kind'); "
             "END"
         )
+
+
+def _unique_documents(where):
+    """0003's unique document index, leaving out customers abroad (whose document is their
+    country's CUIT, shared by all of that country's companies)."""
+    op.drop_index("uq_customers_document", table_name="customers")
+    op.create_index(
+        "uq_customers_document",
+        "customers",
+        ["organization_id", "doc_type", "doc_number"],
+        unique=True,
+        postgresql_where=sa.text(where),
+        sqlite_where=sa.text(where),
+    )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
@@ -27,12 +28,13 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from app import create_app
+from arca.sandbox.ledger import StoredExport, StoredVoucher
 from blueprints.audit.models import AuditEvent
 from blueprints.certificates.connection import test_connection as run_connection_test
 from blueprints.certificates.models import AccessTicketRecord, Certificate
 from blueprints.certificates.services import load_credential
 from blueprints.customers.models import Customer
-from blueprints.demo.services import DEMO_EMAIL, DEMO_PASSWORD
+from blueprints.demo.services import DEMO_CBU, DEMO_EMAIL, DEMO_PASSWORD
 from blueprints.invoices.libro_iva import parse_cbte_line
 from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.package import (
@@ -53,7 +55,9 @@ from tests.web import csrf_token, login, text_of
 pytestmark = pytest.mark.embedded
 
 ALMACEN, ANA = "30712345671", "20276543211"
-ALMACEN_INVOICES = "  invoices: 200 authorized, 3 drafts, 1 rejected, 1 credit note\n"
+ALMACEN_INVOICES = (
+    "  invoices: 202 authorized (1 FCE MiPyME, 1 Factura E), 3 drafts, 1 rejected, 1 credit note\n"
+)
 ANA_INVOICES = "  invoices: 10 authorized\n"
 
 
@@ -119,7 +123,7 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
     assert "Almacén Demo SRL (CUIT 30-71234567-1, IVA Responsable Inscripto): created" in output
     assert "Ana Demo (CUIT 20-27654321-1, Responsable Monotributo): created" in output
     assert output.count("active, valid until") == 2
-    assert "  customers: 50" in output
+    assert "  customers: 52" in output
     assert f"Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}" in output
     with started.app_context():
         numbers = db.session.scalars(
@@ -130,9 +134,9 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
         assert numbers == [1, 2]
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions.count("certificate.generate") == actions.count("certificate.upload") == 2
-        # 50 customers of every kind, through the service: validated and audited.
+        # 52 customers of every kind, through the service: validated and audited.
         conditions = customers_by_condition(ALMACEN)
-        assert sum(conditions.values()) == 50
+        assert sum(conditions.values()) == 52
         assert set(conditions) == {1, 4, 5, 6, 9}
         assert customers_by_condition(ANA) == {}
         almacen = db.session.scalars(
@@ -143,9 +147,12 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
             ("Consumidor final", "0", 5)
         ]
         assert {c.doc_type for c in almacen if c.iva_condition in (1, 4, 6)} == {80}
-        assert {c.doc_type for c in almacen if c.iva_condition == 9} == {94}
+        # A tourist by passport, and a customer abroad by its country's CUIT (Factura E).
+        assert {c.doc_type for c in almacen if c.iva_condition == 9} == {94, 80}
+        [abroad] = [c for c in almacen if c.country is not None]
+        assert (abroad.country, abroad.doc_number) == (212, "55000002126")
         assert 0 < sum(c.archived for c in almacen) < 5
-        assert actions.count("customer.create") == 50
+        assert actions.count("customer.create") == 52
     client = started.test_client()
     login(client, DEMO_EMAIL, DEMO_PASSWORD)
     assert "Almacén Demo SRL" in text_of(client.get("/"))
@@ -155,28 +162,31 @@ def test_demo_makes_two_ready_organizations_and_a_login(started: Flask) -> None:
     with started.app_context():
         check_demo_invoices()
         vouchers = get_arca().sandbox().ledger.voucher_count()
-        assert vouchers == 211  # 200 invoices and a credit note, 10 Facturas C
+        # 200 invoices, the FCE and a credit note, 10 Facturas C; the Factura E is WSFEXv1's.
+        assert vouchers == 212
+        with get_arca().sandbox().ledger.transaction() as tx:
+            assert tx.fex_last(ALMACEN, 1, 19) == (1, mock.ANY)
         rows = db.session.scalar(select(func.count()).select_from(Invoice))
 
     again = run_cli(started, "demo")
     assert again.count("already there") == 2
-    assert "  customers: 50" in again
+    assert "  customers: 52" in again
     assert ALMACEN_INVOICES in again and ANA_INVOICES in again
     with started.app_context():
-        assert sum(customers_by_condition(ALMACEN).values()) == 50
+        assert sum(customers_by_condition(ALMACEN).values()) == 52
         created = select(func.count()).where(AuditEvent.action == "customer.create")
-        assert db.session.scalar(created) == 50
+        assert db.session.scalar(created) == 52
         # Nothing drafted, nothing sent to ARCA.
         assert db.session.scalar(select(func.count()).select_from(Invoice)) == rows
         assert get_arca().sandbox().ledger.voucher_count() == vouchers
         triggers = trigger_sql()
     reset = run_cli(started, "demo", "--reset")
     assert reset.count(": created") == 2
-    assert "  customers: 50" in reset
+    assert "  customers: 52" in reset
     assert ALMACEN_INVOICES in reset and ANA_INVOICES in reset
     with started.app_context():
         assert len(db.session.scalars(select(Organization)).all()) == 2
-        assert sum(customers_by_condition(ALMACEN).values()) == 50
+        assert sum(customers_by_condition(ALMACEN).values()) == 52
         # The old invoices are gone, the new ones numbered after them in the sandbox's ledger.
         assert db.session.scalar(select(func.count()).select_from(Invoice)) == rows
         assert get_arca().sandbox().ledger.voucher_count() == 2 * vouchers
@@ -198,15 +208,24 @@ def check_demo_invoices() -> None:
     almacen = [i for i in invoices if i.organization_id == almacen_id]
     ana = [i for i in invoices if i.organization_id == ana_id]
     authorized = [i for i in almacen if i.status == InvoiceStatus.AUTHORIZED]
-    assert len(authorized) == 201
-    facturas = [i for i in authorized if i.kind == "invoice"]
+    assert len(authorized) == 203
+    # An FCE MiPyME A to the large company, above ARCA's threshold, with the demo's CBU; a
+    # Factura E of services in dollars to the customer abroad.
+    [fce] = [i for i in authorized if i.invoice_type == 201]
+    assert fce.receiver_doc_number == "30500003002" and fce.total > Decimal("3958316")
+    assert fce.fce_cbu == DEMO_CBU and fce.payment_due is not None
+    [export] = [i for i in authorized if i.invoice_type == 19]
+    assert (export.letter, export.currency, export.export_type) == ("E", "DOL", 2)
+    assert (export.destination_country, export.receiver_tax_id) == (212, "59-1234567")
+    assert export.vat_total == 0 and export.cae is not None
+    facturas = [i for i in authorized if i.kind == "invoice" and i not in (fce, export)]
     assert {i.invoice_type for i in facturas} == {1, 6}  # Facturas A and B
     assert 100 < sum(i.letter == "B" for i in facturas) < 170
     assert sum(i.receiver_doc_type == 99 for i in facturas) > 50  # anonymous consumers
     assert sum(i.receiver_doc_type == 96 for i in facturas) > 20  # by DNI
     assert all(i.prices_include_vat == (i.letter == "B") for i in facturas)
     assert {i.point_of_sale_number for i in facturas} == {1, 2}
-    assert sum(i.concept == 2 for i in facturas) == 8
+    assert sum(i.concept == 2 for i in facturas) == 8  # and the FCE and the E
     assert all(
         i.service_from and i.service_to and i.payment_due for i in facturas if i.concept == 2
     )
@@ -224,18 +243,23 @@ def check_demo_invoices() -> None:
     assert rejected.number is None and "10048" in str(rejected.errors + rejected.observations)
     assert not get_arca().sandbox().faults.active()
     assert [(i.invoice_type, i.status) for i in ana] == [(11, InvoiceStatus.AUTHORIZED)] * 10
-    ledger = get_arca().sandbox().ledger
     for cuit, issued in ((ALMACEN, authorized), (ANA, ana)):
         for invoice in issued:
-            assert invoice.number is not None
-            pos, kind = invoice.point_of_sale_number, invoice.invoice_type
-            stored = ledger.find_voucher(cuit, pos, kind, invoice.number)
+            stored = ledger_voucher(cuit, invoice)
             assert stored is not None and stored.cae == invoice.cae, invoice.id
     # Numbered once each: no number of a sequence twice.
     keys = [(i.organization_id, i.point_of_sale_number, i.invoice_type, i.number) for i in invoices]
     numbered = [key for key in keys if key[3] is not None]
-    assert len(numbered) == len(set(numbered)) == 211
+    assert len(numbered) == len(set(numbered)) == 213
     db.session.rollback()
+
+
+def ledger_voucher(cuit: str, invoice: Invoice) -> StoredVoucher | StoredExport | None:
+    """The sandbox's record of `invoice`: WSFEXv1 keeps its own (fex_vouchers)."""
+    assert invoice.number is not None
+    key = (cuit, invoice.point_of_sale_number, invoice.invoice_type, invoice.number)
+    with get_arca().sandbox().ledger.transaction() as tx:
+        return tx.fex_find(*key) if invoice.is_export else tx.find(*key)
 
 
 def trigger_sql() -> list[tuple[str, str]]:
@@ -270,7 +294,8 @@ def test_no_private_key_in_the_clear_then_rotation_keeps_the_tickets_coming(
     with embedded(instance) as restarted:
         output = run_cli(restarted, "keys", "rotate")
         assert "certificates.private_key: 2 re-encrypted" in output
-        assert "access_tickets.ticket: 2 re-encrypted" in output
+        # Almacén's tickets for WSFEv1 and WSFEXv1 (its Factura E), Ana's for WSFEv1.
+        assert "access_tickets.ticket: 3 re-encrypted" in output
         with restarted.app_context():
             primary = get_keyring().primary_id
             events = db.session.scalars(
@@ -343,7 +368,7 @@ def test_the_accountant_package_of_the_demo_month(started: Flask, tmp_path: Path
         for invoice in invoices:
             expected[invoice.currency] = expected.get(invoice.currency, Decimal(0)) + invoice.total
         names = {pdf_file_name(invoice) for invoice in invoices}
-    assert len(invoices) == 201  # 200 invoices and the credit note
+    assert len(invoices) == 203  # 200 invoices, the FCE, the Factura E and the credit note
     # Without Redis the package's job runs inline: its page offers the file at once.
     token = csrf_token(client, "/invoices/package")
     queued = client.post("/invoices/package", data={"csrf_token": token, "mes": f"{today:%Y-%m}"})
@@ -358,7 +383,7 @@ def test_the_accountant_package_of_the_demo_month(started: Flask, tmp_path: Path
     assert archive.read(f"comprobantes/{sorted(names)[0]}").startswith(b"%PDF")
     cbte = archive.read(CBTE_FILE).decode("latin-1").split("\r\n")
     alicuotas = archive.read(ALICUOTAS_FILE).decode("latin-1").split("\r\n")
-    assert len(cbte) == 201 and all(len(line) == 266 for line in cbte)
+    assert len(cbte) == 203 and all(len(line) == 266 for line in cbte)
     assert all(len(line) == 62 for line in alicuotas)
     found: dict[str, Decimal] = {}
     for line in cbte:
@@ -367,4 +392,4 @@ def test_the_accountant_package_of_the_demo_month(started: Flask, tmp_path: Path
         found[currency] = found.get(currency, Decimal(0)) + Decimal(record["total"])
     assert found == expected
     readme = archive.read("LEEME.txt").decode()
-    assert "Libro IVA Digital, ventas: 201 comprobantes." in readme
+    assert "Libro IVA Digital, ventas: 203 comprobantes." in readme

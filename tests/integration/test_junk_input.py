@@ -178,6 +178,8 @@ ENDPOINTS: dict[str, Probe] = {
     "invoices.autosave": Probe(fields=EDITOR),
     "invoices.autosave_new": Probe(fields=EDITOR),
     "invoices.totals": Probe(fields=EDITOR),
+    "invoices.export_panel": Probe(fields=EDITOR),
+    "invoices.fce_status": Probe(fields=EDITOR),
     "invoices.detail": Probe(GET),
     "invoices.status": Probe(GET, query=("waiting",)),
     "invoices.pdf": Probe(GET, query=("descargar",)),

@@ -17,6 +17,7 @@ from pydantic.json_schema import JsonDict, SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from arca.codes import DOCUMENT_TYPES, RECEIVER_CONDITIONS
+from arca.export_codes import country_name
 from blueprints.api.schemas.common import ApiModel, CodeName, CursorQuery, Page
 from blueprints.customers.models import Customer as CustomerRow
 from blueprints.customers.rules import MAX_EMAILS, CustomerFields
@@ -64,6 +65,17 @@ class CustomerDetails(ApiModel):
     notes: str | None = Field(None, description="Private notes, up to 2000 characters.")
     payment_terms_days: int | None = Field(
         None, description="Days to pay, 0 (cash) to 365; null for none."
+    )
+    country: int | None = Field(
+        None,
+        description="A customer abroad: ARCA's country code (WSFEX FEXGetPARAM_DST_pais, e.g. "
+        "212 Estados Unidos; not 200). Its vouchers are Factura E; its IVA condition is 9 "
+        "(Cliente del Exterior) and its document its country's CUIT (document type 80, "
+        "e.g. 55000002126) or 99 with number 0 and a `foreign_tax_id`. Null: a customer here.",
+        examples=[212],
+    )
+    foreign_tax_id: str | None = Field(
+        None, description="A customer abroad's tax id in its country, up to 30 characters."
     )
 
     def changes(self) -> dict[str, str]:
@@ -155,6 +167,8 @@ class Customer(BaseModel):
     phone: str | None
     notes: str | None
     payment_terms_days: int | None
+    country: CodeName | None = Field(description="Abroad: ARCA's country code; null: here.")
+    foreign_tax_id: str | None
     archived: bool
     archived_at: dt.datetime | None
     erased_at: dt.datetime | None = Field(
@@ -186,6 +200,8 @@ def customer_of(row: CustomerRow, labels: Labels) -> Customer:
         phone=row.phone,
         notes=row.notes,
         payment_terms_days=row.payment_terms_days,
+        country=None if row.country is None else country_of(row.country),
+        foreign_tax_id=row.foreign_tax_id,
         archived=row.archived,
         archived_at=row.archived_at,
         erased_at=row.erased_at,
@@ -197,6 +213,10 @@ def customer_of(row: CustomerRow, labels: Labels) -> Customer:
 def code_name(code: int, current: Mapping[int, str], known: Mapping[int, str]) -> CodeName:
     # A code no longer in force keeps the name ARCA gave it.
     return CodeName(code=code, name=current.get(code) or known.get(code) or str(code))
+
+
+def country_of(code: int) -> CodeName:
+    return CodeName(code=code, name=country_name(code))
 
 
 def condition_names() -> dict[int, str]:

@@ -22,7 +22,9 @@ from pydantic import (
     PlainSerializer,
     StrictBool,
     StrictInt,
+    StringConstraints,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -34,6 +36,7 @@ from arca.codes import (
     VOUCHER_TYPES,
     VoucherKind,
 )
+from arca.export_codes import ARGENTINA, export_codes
 from blueprints.api.schemas.common import ApiModel, CodeName, CursorQuery, Money, Page
 from blueprints.api.schemas.customers import RULES_FIELDS, CustomerDetails, as_text
 from blueprints.customers.rules import CustomerFields
@@ -141,6 +144,77 @@ class InlineCustomer(CustomerDetails):
         return CustomerFields(**sent)
 
 
+MAX_PERMITS = 50
+COUNTRY_DESCRIPTION = (
+    "ARCA's destination-country code (WSFEX FEXGetPARAM_DST_pais): 212 Estados Unidos, "
+    "203 Brasil… Not 200 (Argentina)."
+)
+
+
+def country_code(value: int) -> int:
+    """A WSFEX country code other than Argentina's (ValueError with the reason otherwise)."""
+    if value == ARGENTINA:
+        raise ValueError(_("Una exportación no tiene como destino la Argentina (200)."))
+    if value not in export_codes().countries:
+        raise ValueError(_("No es un código de país de ARCA (FEXGetPARAM_DST_pais)."))
+    return value
+
+
+Country = Annotated[StrictInt, Field(ge=1, le=MAX_ID), AfterValidator(country_code)]
+
+
+# `Text` whose length is checked as a string's (a Field limit on an Annotated type would be
+# reported as a list's, "elementos", not "caracteres").
+PermitId = Annotated[
+    str, StringConstraints(min_length=1, max_length=16), AfterValidator(_safe_text)
+]
+Incoterms = Annotated[str, StringConstraints(max_length=3), AfterValidator(_safe_text)]
+IncotermsDetail = Annotated[str, StringConstraints(max_length=20), AfterValidator(_safe_text)]
+PaymentTerms = Annotated[str, StringConstraints(max_length=50), AfterValidator(_safe_text)]
+TaxId = Annotated[str, StringConstraints(max_length=30), AfterValidator(_safe_text)]
+
+
+class PermitIn(ApiModel):
+    """A customs shipping permit of exported goods (WSFEX `Permiso`)."""
+
+    permit_id: PermitId = Field(description="16 characters.")
+    destination_country: Country = Field(description=COUNTRY_DESCRIPTION, examples=[212])
+
+
+class ExportIn(ApiModel):
+    """A Factura E's export data (the receiver is a customer abroad: one with a `country`).
+    On an update, the fields sent replace the draft's and the rest keep their values."""
+
+    destination_country: Country | None = Field(
+        None, description=COUNTRY_DESCRIPTION + " Default: the customer's country.", examples=[212]
+    )
+    language: Literal[1, 2, 3] = Field(
+        1, description="The voucher's language (Idioma_cbte): 1 Spanish, 2 English, 3 Portuguese."
+    )
+    incoterms: Incoterms | None = Field(
+        None, description='Goods only: "FOB", "CIF", "EXW"… (FEXGetPARAM_Incoterms).'
+    )
+    incoterms_detail: IncotermsDetail | None = None
+    payment_terms: PaymentTerms | None = Field(
+        None, description="How it is paid (Forma_pago), printed."
+    )
+    receiver_tax_id: TaxId | None = Field(
+        None, description="The receiver's tax id abroad; default the customer's."
+    )
+    permit_existing: StrictBool | None = Field(
+        None, description="Goods only: whether there is a shipping permit (Permiso_existente)."
+    )
+    permits: list[PermitIn] = Field(default_factory=list, max_length=MAX_PERMITS)
+
+    @field_validator("incoterms")
+    @classmethod
+    def known_incoterms(cls, value: str | None) -> str | None:
+        if value is not None and value not in export_codes().incoterms:
+            known = ", ".join(sorted(export_codes().incoterms))
+            raise ValueError(_("Incoterms posibles: %(known)s.", known=known))
+        return value
+
+
 class DraftFields(ApiModel):
     """The header and lines of a draft; every field optional (see the operations)."""
 
@@ -174,6 +248,20 @@ class DraftFields(ApiModel):
         None, description="Unit prices include VAT (default false)."
     )
     notes: Text | None = Field(None, max_length=5000, description="Printed on the voucher.")
+    fce: StrictBool | None = Field(
+        None,
+        description="Issue it as a Factura de Crédito Electrónica MiPyME (201/206/211, with the "
+        "organization's CBU; `payment_due` required): the preflight's `fce` says when ARCA "
+        "requires it. Invoices only; a note follows its original.",
+    )
+    fce_cancels_rejected: StrictBool | None = Field(
+        None, description="FCE notes: it cancels an FCE the buyer rejected (optional 22)."
+    )
+    export: ExportIn | None = Field(
+        None,
+        description="Factura E (19/20/21): the export data. A customer abroad (with a "
+        "`country`) makes the voucher an E; null clears it back to the customer's defaults.",
+    )
     lines: list[LineIn] | None = Field(None, max_length=MAX_LINES)
 
     @model_validator(mode="after")
@@ -321,6 +409,44 @@ class InvoiceLinks(BaseModel):
     pdf: str
 
 
+class Fce(BaseModel):
+    """An FCE MiPyME's own data, as sent to ARCA (the invoice's `payment_due` is FchVtoPago)."""
+
+    cbu: str | None = Field(description="The issuer's CBU (optional 2101); invoices only.")
+    alias: str | None = Field(description="The CBU's alias (optional 2102).")
+    transfer: str | None = Field(
+        description='Invoices: "SCA" (Sistema de Circulación Abierta) or "ADC" (Agente de '
+        "Depósito Colectivo), optional 27."
+    )
+    cancels_rejected: bool | None = Field(
+        description="Notes: it cancels an FCE the buyer rejected (optional 22)."
+    )
+
+
+class Permit(BaseModel):
+    permit_id: str
+    destination_country: CodeName
+
+
+class Export(BaseModel):
+    """A Factura E's export data, as sent to WSFEXv1."""
+
+    export_type: CodeName | None = Field(
+        description="Tipo_expo, from the concept: 1 goods, 2 services, 4 other."
+    )
+    destination_country: CodeName | None
+    language: CodeName | None
+    receiver_country_cuit: str | None = Field(
+        description="ARCA's CUIT for the receiver's country (Cuit_pais_cliente)."
+    )
+    receiver_tax_id: str | None = Field(description="The receiver's tax id abroad.")
+    incoterms: str | None
+    incoterms_detail: str | None
+    payment_terms: str | None
+    permit_existing: bool | None
+    permits: list[Permit]
+
+
 class Invoice(BaseModel):
     """A voucher (invoice, credit or debit note) from draft to CAE."""
 
@@ -350,6 +476,8 @@ class Invoice(BaseModel):
     cae_due: dt.date | None
     authorized_at: dt.datetime | None
     associated_invoice: AssociatedInvoice | None
+    fce: Fce | None = Field(description="FCE MiPyME vouchers (201-213) only.")
+    export: Export | None = Field(description="Factura E and its notes (19-21) only.")
     observations: list[ArcaMessage]
     errors: list[ArcaMessage]
     notes: str | None
@@ -391,6 +519,19 @@ class PreflightIssue(BaseModel):
     code: int | None = Field(None, description="The ARCA error it would cost; null: ours.")
 
 
+class FceOffer(BaseModel):
+    """What ARCA's wsfecred says of the receiver (consultarMontoObligadoRecepcion)."""
+
+    required: bool = Field(
+        description="This invoice must be an FCE MiPyME (send `fce: true`): the receiver is "
+        "obligated and the total, in pesos, reaches the threshold."
+    )
+    threshold: Money | None = Field(
+        description="Pesos from which the receiver must get FCE; null: ARCA gave none."
+    )
+    chosen: bool = Field(description="The draft is already an FCE.")
+
+
 class Preflight(BaseModel):
     """«Would ARCA accept it?»: every problem at once, nothing sent."""
 
@@ -403,6 +544,11 @@ class Preflight(BaseModel):
     )
     type: CodeName
     totals: Totals
+    fce: FceOffer | None = Field(
+        None,
+        description="For an invoice of class A, B or C to a CUIT, what ARCA says of FCE "
+        "MiPyME for it; null for other vouchers, or when ARCA could not be asked.",
+    )
 
 
 class Rejection(BaseModel):
@@ -571,6 +717,8 @@ def invoice_of(invoice: InvoiceRow, links: InvoiceLinks) -> Invoice:
         cae_due=invoice.cae_due,
         authorized_at=invoice.authorized_at,
         associated_invoice=associated_of(invoice.associated_invoice),
+        fce=fce_of(invoice),
+        export=export_of(invoice),
         observations=messages_of(invoice.observations),
         errors=messages_of(invoice.errors),
         notes=invoice.notes,
@@ -578,6 +726,45 @@ def invoice_of(invoice: InvoiceRow, links: InvoiceLinks) -> Invoice:
         updated_at=invoice.updated_at,
         links=links,
     )
+
+
+def fce_of(invoice: InvoiceRow) -> Fce | None:
+    if not invoice.is_fce:
+        return None
+    return Fce(
+        cbu=invoice.fce_cbu,
+        alias=invoice.fce_alias,
+        transfer=invoice.fce_transfer,
+        cancels_rejected=invoice.fce_cancels_rejected,
+    )
+
+
+def export_of(invoice: InvoiceRow) -> Export | None:
+    if not invoice.is_export:
+        return None
+    codes = export_codes()
+    return Export(
+        export_type=optional_code(invoice.export_type, codes.export_types),
+        destination_country=optional_code(invoice.destination_country, codes.countries),
+        language=optional_code(invoice.language, codes.languages),
+        receiver_country_cuit=invoice.receiver_country_cuit,
+        receiver_tax_id=invoice.receiver_tax_id,
+        incoterms=invoice.incoterms,
+        incoterms_detail=invoice.incoterms_detail,
+        payment_terms=invoice.export_payment_terms,
+        permit_existing=invoice.permit_existing,
+        permits=[
+            Permit(
+                permit_id=str(permit["permit_id"]),
+                destination_country=code_name(int(permit["destination_country"]), codes.countries),
+            )
+            for permit in invoice.permits
+        ],
+    )
+
+
+def optional_code(code: int | None, names: Mapping[int, object]) -> CodeName | None:
+    return None if code is None else code_name(code, names)
 
 
 def status_of(
@@ -602,6 +789,7 @@ def preflight_of(
     invoice: InvoiceRow,
     problems: list[PreflightProblemRow],
     warnings: list[PreflightProblemRow] | None = None,
+    fce: FceOffer | None = None,
 ) -> Preflight:
     return Preflight(
         ok=not problems,
@@ -609,6 +797,7 @@ def preflight_of(
         warnings=[issue_of(w) for w in warnings or []],
         type=voucher_type(invoice.invoice_type),
         totals=totals_of(invoice),
+        fce=fce,
     )
 
 

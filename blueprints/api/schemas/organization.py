@@ -31,6 +31,17 @@ class ApiKeyOut(BaseModel):
     expires_at: dt.datetime | None
 
 
+class FceSettings(BaseModel):
+    """What the organization's FCE MiPyME invoices carry (copied onto each when saved)."""
+
+    cbu: str | None = Field(description="Where the buyer pays (optional 2101); null: not set.")
+    cbu_alias: str | None
+    transfer: str = Field(
+        description='"SCA" (Sistema de Circulación Abierta) or "ADC" (Agente de Depósito '
+        "Colectivo), optional 27."
+    )
+
+
 class OrganizationOut(BaseModel):
     id: int
     name: str = Field(description="Trade name, else legal name.")
@@ -42,4 +53,5 @@ class OrganizationOut(BaseModel):
     certificate: CertificateOut | None = Field(
         description="The active certificate of that environment; null when there is none."
     )
+    fce: FceSettings
     key: ApiKeyOut

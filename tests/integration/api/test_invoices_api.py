@@ -162,6 +162,8 @@ def test_the_whole_loop_ends_with_a_cae_in_arcas_ledger(
         "warnings": [],  # nothing looked up in ARCA's padrón: nothing to compare
         "type": draft["type"],
         "totals": draft["totals"],
+        # ARCA's wsfecred asked about the CUIT: not a large company (no FCE MiPyME).
+        "fce": {"required": False, "threshold": None, "chosen": False} if receiver else None,
     }
     done = api.authorize(draft["id"])
     assert done["number"] == 1 and len(done["cae"]) == 14
