@@ -3,7 +3,16 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g
 
 from blueprints.certificates.services import active_certificate, certificate_alert
+from blueprints.dashboard.charts import (
+    CLASSES,
+    columns,
+    gauge_arc,
+    month_label,
+    monthly_income,
+    top_customers,
+)
 from blueprints.dashboard.services import build_setup_steps, environment_label
+from blueprints.invoices.preflight_adapter import arca_today
 from blueprints.organizations.models import MANAGER_ROLES
 from blueprints.webhooks.notices import disabled_endpoints
 from core.arca import get_arca
@@ -26,6 +35,8 @@ def index() -> Response:
     gateway = get_arca()
     environment = gateway.environment_name
     now = gateway.now()
+    today = arca_today(gateway)
+    months = monthly_income(db.session, g.organization_id, today)
     return render(
         "dashboard/index.html",
         now=now,
@@ -38,4 +49,10 @@ def index() -> Response:
         setup_done=all(step.done for step in steps),
         arca_environment=environment,
         arca_environment_label=environment_label(environment),
+        months=months,
+        month_columns=columns(months),
+        chart_classes=CLASSES,
+        top_customers=top_customers(db.session, g.organization_id, months[0].month, today),
+        gauge_arc=gauge_arc,
+        month_label=month_label,
     )
