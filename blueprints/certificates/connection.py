@@ -102,15 +102,24 @@ def arca_client(
     session: DbSession, organization_id: int, gateway: ArcaGateway
 ) -> Iterator[ArcaSession]:
     """WSFEv1 signed in as the organization (see `organization_signer`)."""
-    http = gateway.session()
-    try:
-        signer = organization_signer(session, organization_id, gateway, http)
+    with signed_in(session, organization_id, gateway) as (signer, http):
         yield ArcaSession(
             signer.credential,
             signer.certificate_id,
             gateway.wsfe(http, signer.auth(WSFE_SERVICE)),
             partial(signer.ticket, WSFE_SERVICE),
         )
+
+
+@contextmanager
+def signed_in(
+    session: DbSession, organization_id: int, gateway: ArcaGateway
+) -> Iterator[tuple[OrganizationSigner, requests.Session]]:
+    """The organization's signer (`organization_signer`) and the HTTP session its calls go
+    through, closed when the block ends: what every ARCA service's client is built from."""
+    http = gateway.session()
+    try:
+        yield organization_signer(session, organization_id, gateway, http), http
     finally:
         http.close()
 
@@ -134,17 +143,13 @@ def export_client(
 ) -> Iterator[ExportSession]:
     """WSFEXv1 signed in as the organization, with its own ticket for service "wsfex" (see
     `organization_signer`: same certificate, same stored tickets, no transaction left open)."""
-    http = gateway.session()
-    try:
-        signer = organization_signer(session, organization_id, gateway, http)
+    with signed_in(session, organization_id, gateway) as (signer, http):
         yield ExportSession(
             signer.credential,
             signer.certificate_id,
             gateway.wsfex(http, signer.auth(WSFEX_SERVICE)),
             partial(signer.ticket, WSFEX_SERVICE),
         )
-    finally:
-        http.close()
 
 
 def usable_certificate(

@@ -29,7 +29,7 @@ from arca.padron import (
     TaxpayerInactive,
     TaxpayerNotFound,
 )
-from blueprints.certificates.connection import describe_arca_error, organization_signer
+from blueprints.certificates.connection import describe_arca_error, signed_in
 from core.arca import ArcaGateway
 from core.cache import get_cache
 from core.db import DbSession
@@ -164,13 +164,9 @@ def padron_client(
 
     Raises `NoActiveCertificate` before any network call; commits `session` first.
     """
-    http = gateway.session()
-    try:
-        signer = organization_signer(session, organization_id, gateway, http)
+    with signed_in(session, organization_id, gateway) as (signer, http):
         auth = signer.auth(CONSTANCIA_SERVICE)
         yield PadronClient(gateway.environment(), http, gateway.timeouts, auth)
-    finally:
-        http.close()
 
 
 ARGENTINA = dt.timezone(dt.timedelta(hours=-3))

@@ -185,19 +185,40 @@ def reserve(session: DbSession, invoice_id: int, number: int) -> tuple[CaeReques
 def _send(
     session: DbSession, invoice_id: int, attempt_id: int, request: CaeRequest, wsfe: WsfeClient
 ) -> None:
+    send_once(
+        session,
+        invoice_id,
+        attempt_id,
+        lambda: wsfe.authorize(request),
+        record_response,
+        lambda: _settle_one(session, invoice_id, wsfe),
+    )
+
+
+def send_once(
+    session: DbSession,
+    invoice_id: int,
+    attempt_id: int,
+    call: Callable[[], T],
+    record: Callable[[DbSession, int, int, T], None],
+    settle: Callable[[], None],
+) -> None:
+    """The send step of the contract, whichever service `call` asks (FECAESolicitar,
+    FEXAuthorize), with the number already reserved: ARCA's answer is `record`ed; a lost one
+    is recorded as unknown and `settle`d by asking ARCA; anything else (a SoapFault, ARCA
+    unreachable, no ticket from WSAA) means certainly not processed: the number goes back, the
+    draft stays as it was, and `ArcaCallFailed` says why."""
     try:
-        response = wsfe.authorize(request)
+        answer = call()
     except arca_errors.OutcomeUnknown as error:
-        _record_unknown(session, invoice_id, attempt_id, error)
-        _settle_one(session, invoice_id, wsfe)
+        record_unknown(session, invoice_id, attempt_id, error)
+        settle()
         return
     except arca_errors.ArcaError as error:
-        # Anything but OutcomeUnknown (a SoapFault, ARCA unreachable, no ticket from WSAA) means
-        # certainly not processed: the number goes back, the draft stays as it was.
         message = describe_arca_error(error)
-        _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
+        release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
         raise ArcaCallFailed(message) from error
-    record_response(session, invoice_id, attempt_id, response)
+    record(session, invoice_id, attempt_id, answer)
 
 
 def record_response(
@@ -211,7 +232,7 @@ def record_response(
     detail = response.details[0] if response.details else None
     if response.approved and detail is not None and detail.cae:
         attempt.outcome = AttemptOutcome.APPROVED
-        _adopt(invoice, detail.cae, detail.cae_due, detail.observations)
+        adopt(invoice, detail.cae, detail.cae_due, detail.observations)
     else:
         attempt.outcome = AttemptOutcome.REJECTED
         observations = detail.observations if detail else []
@@ -220,7 +241,7 @@ def record_response(
         invoice.errors = messages(response.errors)
         invoice.observations = messages(observations)
         attempt.detail = "; ".join(str(m) for m in [*response.errors, *observations])
-    task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
+    task_id = emit(session, invoice.organization_id, *invoice_event(invoice))
     audit_outcomes(session, [invoice.id])
     session.commit()
     wake_events([task_id])
@@ -248,7 +269,7 @@ def audit_outcomes(session: DbSession, invoice_ids: list[int]) -> None:
     record_events(session, events)
 
 
-def _invoice_event(invoice: Invoice) -> tuple[str, dict[str, object]]:
+def invoice_event(invoice: Invoice) -> tuple[str, dict[str, object]]:
     """The event of an invoice ARCA answered for: (type, payload)."""
     if invoice.status == InvoiceStatus.AUTHORIZED:
         payload = invoice_payload(
@@ -283,8 +304,8 @@ def _settle_one(session: DbSession, invoice_id: int, wsfe: WsfeClient) -> None:
     if number is None:
         session.commit()
         return
-    attempt = _last_attempt(session, invoice_id)
-    recent = _within_grace(session, attempt)
+    attempt = last_attempt(session, invoice_id)
+    recent = within_grace(session, attempt)
     ours = build_request(invoice, number).details[0]
     session.commit()
     try:
@@ -329,7 +350,7 @@ def settle_missing(
             ),
         )
         return
-    _release(
+    release(
         session,
         invoice_id,
         attempt,
@@ -422,7 +443,7 @@ def same_voucher(stored: StoredVoucher, ours: VoucherDetail) -> bool:
 # --- state changes -------------------------------------------------------------------------------
 
 
-def _adopt(
+def adopt(
     invoice: Invoice, cae: str, cae_due: dt.date | None, observations: Iterable[Message]
 ) -> None:
     invoice.status = InvoiceStatus.AUTHORIZED
@@ -436,23 +457,23 @@ def _adopt_stored(
     session: DbSession, invoice_id: int, attempt_id: int | None, stored: StoredVoucher
 ) -> None:
     invoice = session.get_one(Invoice, invoice_id)
-    _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
+    adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
     finish_adopted(session, invoice, attempt_id, "CAE found by FECompConsultar")
 
 
 def finish_adopted(
     session: DbSession, invoice: Invoice, attempt_id: int | None, detail: str
 ) -> None:
-    """After `_adopt` of a CAE ARCA was found to hold: the attempt reconciled, the event and
+    """After `adopt` of a CAE ARCA was found to hold: the attempt reconciled, the event and
     the audit written, committed."""
     _finish_attempt(session, attempt_id, AttemptOutcome.RECONCILED, detail)
-    task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
+    task_id = emit(session, invoice.organization_id, *invoice_event(invoice))
     audit_outcomes(session, [invoice.id])
     session.commit()
     wake_events([task_id])
 
 
-def _release(
+def release(
     session: DbSession,
     invoice_id: int,
     attempt_id: int | None,
@@ -468,7 +489,7 @@ def _release(
     session.commit()
 
 
-def _record_unknown(
+def record_unknown(
     session: DbSession, invoice_id: int, attempt_id: int, error: arca_errors.OutcomeUnknown
 ) -> None:
     attempt = session.get_one(AuthorizationAttempt, attempt_id)
@@ -512,7 +533,7 @@ def _finish_attempt(
     attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, utcnow()
 
 
-def _within_grace(session: DbSession, attempt_id: int | None) -> bool:
+def within_grace(session: DbSession, attempt_id: int | None) -> bool:
     """Whether the attempt started less than `ARCA_UNKNOWN_GRACE_SECONDS` ago."""
     grace = dt.timedelta(seconds=float(current_app.config["ARCA_UNKNOWN_GRACE_SECONDS"]))
     if attempt_id is None or not grace:
@@ -521,7 +542,7 @@ def _within_grace(session: DbSession, attempt_id: int | None) -> bool:
     return utcnow() - started < grace
 
 
-def _last_attempt(session: DbSession, invoice_id: int) -> int | None:
+def last_attempt(session: DbSession, invoice_id: int) -> int | None:
     return session.scalar(
         select(AuthorizationAttempt.id)
         .where(AuthorizationAttempt.invoice_id == invoice_id)
@@ -682,7 +703,7 @@ def _send_batch(
         response = arca.wsfe.authorize(request)
     except arca_errors.OutcomeUnknown as error:
         for invoice_id, attempt_id in zip(ids, attempts, strict=True):
-            _record_unknown(session, invoice_id, attempt_id, error)
+            record_unknown(session, invoice_id, attempt_id, error)
             _settle_one(session, invoice_id, arca.wsfe)
         return _tally(session, ids, outcome)
     except arca_errors.ArcaError as error:
@@ -690,7 +711,7 @@ def _send_batch(
         # (`arca.errors`: a SoapFault, ARCA unreachable, no ticket): numbers go back.
         message = describe_arca_error(error)
         for invoice_id, attempt_id in zip(ids, attempts, strict=True):
-            _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
+            release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
         raise ArcaCallFailed(message) from error
     record_batch(session, request, ids, attempts, response, outcome)
     return outcome

@@ -10,7 +10,9 @@ invoice above the checkpoint is compared field by field in the same walk (`--ful
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import click
 from flask.cli import with_appcontext
@@ -27,6 +29,9 @@ from blueprints.organizations.lookup import organization_option
 from core.arca import get_arca
 from core.db import DbSession, db
 from core.jobs import enqueue
+
+Ours = TypeVar("Ours")
+Stored = TypeVar("Stored")
 
 invoices_cli = click.Group("invoices", help="Invoices and ARCA: settle unknown outcomes, audit.")
 invoices_cli.add_command(caea_cli)  # `invoices caea request|inform|status`
@@ -135,58 +140,53 @@ def verify_invoices(session: DbSession, organization_id: int | None) -> tuple[in
 def _verify_organization(
     session: DbSession, organization_id: int, invoices: list[Invoice]
 ) -> list[Mismatch]:
+    """Each authorized invoice looked up at ARCA and compared: FECompConsultar (WSFEv1) for
+    A/B/C and FCE, FEXGetCMP (WSFEXv1) for Factura E."""
     exports = [invoice for invoice in invoices if invoice.is_export]
-    found = _verify_exports(session, organization_id, exports) if exports else []
-    expected = [
-        (invoice, build_request(invoice, invoice.number or 0).details[0])
-        for invoice in invoices
-        if not invoice.is_export
-    ]
-    with arca_client(session, organization_id, get_arca()) as arca:
-        for invoice, ours in expected:
-            try:
-                stored = arca.wsfe.consult(
+    found: list[Mismatch] = []
+    if exports:
+        with export_client(session, organization_id, get_arca()) as exporting:
+            found += _compare_each(
+                [(i, build_export_voucher(i, i.number or 0, 0)) for i in exports],
+                lambda _, ours: exporting.wsfex.consult(
+                    ours.invoice_type, ours.point_of_sale, ours.number
+                ),
+                lambda stored: stored.cae,
+                lambda stored, ours: same_export_voucher(stored.voucher, ours),
+            )
+    domestic = [invoice for invoice in invoices if not invoice.is_export]
+    if domestic:
+        with arca_client(session, organization_id, get_arca()) as arca:
+            found += _compare_each(
+                [(i, build_request(i, i.number or 0).details[0]) for i in domestic],
+                lambda invoice, _: arca.wsfe.consult(
                     invoice.point_of_sale_number, invoice.invoice_type, invoice.number or 0
-                )
-            except ArcaError as error:
-                found.append(Mismatch(invoice, f"ARCA could not be asked: {error}"))
-                continue
-            if stored is None:
-                found.append(Mismatch(invoice, "ARCA has no such voucher"))
-            elif stored.authorization_code != invoice.cae:
-                found.append(
-                    Mismatch(
-                        invoice, f"CAE {invoice.cae} here, {stored.authorization_code} at ARCA"
-                    )
-                )
-            elif not same_voucher(stored, ours):
-                found.append(
-                    Mismatch(invoice, "receiver, date or amounts differ from ARCA's record")
-                )
+                ),
+                lambda stored: stored.authorization_code,
+                same_voucher,
+            )
     return found
 
 
-def _verify_exports(
-    session: DbSession, organization_id: int, invoices: list[Invoice]
+def _compare_each(
+    expected: list[tuple[Invoice, Ours]],
+    consult: Callable[[Invoice, Ours], Stored | None],
+    cae_of: Callable[[Stored], str | None],
+    same: Callable[[Stored, Ours], bool],
 ) -> list[Mismatch]:
-    """Factura E: each one looked up with FEXGetCMP (WSFEXv1) and compared."""
-    expected = [
-        (invoice, build_export_voucher(invoice, invoice.number or 0, 0)) for invoice in invoices
-    ]
+    """Each (invoice, what we sent) against what ARCA stores: missing, another CAE, or another
+    receiver, date or amounts."""
     found: list[Mismatch] = []
-    with export_client(session, organization_id, get_arca()) as arca:
-        for invoice, ours in expected:
-            try:
-                stored = arca.wsfex.consult(ours.invoice_type, ours.point_of_sale, ours.number)
-            except ArcaError as error:
-                found.append(Mismatch(invoice, f"ARCA could not be asked: {error}"))
-                continue
-            if stored is None:
-                found.append(Mismatch(invoice, "ARCA has no such voucher"))
-            elif stored.cae != invoice.cae:
-                found.append(Mismatch(invoice, f"CAE {invoice.cae} here, {stored.cae} at ARCA"))
-            elif not same_export_voucher(stored.voucher, ours):
-                found.append(
-                    Mismatch(invoice, "receiver, date or amounts differ from ARCA's record")
-                )
+    for invoice, ours in expected:
+        try:
+            stored = consult(invoice, ours)
+        except ArcaError as error:
+            found.append(Mismatch(invoice, f"ARCA could not be asked: {error}"))
+            continue
+        if stored is None:
+            found.append(Mismatch(invoice, "ARCA has no such voucher"))
+        elif cae_of(stored) != invoice.cae:
+            found.append(Mismatch(invoice, f"CAE {invoice.cae} here, {cae_of(stored)} at ARCA"))
+        elif not same(stored, ours):
+            found.append(Mismatch(invoice, "receiver, date or amounts differ from ARCA's record"))
     return found

@@ -30,26 +30,25 @@ from arca.wsfex import (
     ExportVoucher,
     WsfexClient,
 )
-from blueprints.certificates.connection import describe_arca_error, export_client
+from blueprints.certificates.connection import export_client
 from blueprints.invoices.authorization import (
     InvoiceNotEditable,
-    _adopt,
-    _invoice_event,
-    _last_attempt,
-    _record_unknown,
-    _release,
-    _within_grace,
+    adopt,
     ask_arca,
     audit_outcomes,
     finish_adopted,
+    invoice_event,
     issuer_cuit,
+    last_attempt,
     messages,
+    send_once,
     sequence_of,
     sequence_pending,
     settle_missing,
     settle_other,
     settle_unreachable,
     unsettled_ids,
+    within_grace,
 )
 from blueprints.invoices.locks import Sequence, sequence_lock
 from blueprints.invoices.models import (
@@ -60,7 +59,6 @@ from blueprints.invoices.models import (
     InvoiceLine,
     InvoiceStatus,
 )
-from blueprints.points_of_sale.services import ArcaCallFailed
 from core.arca import ArcaGateway
 from core.db import DbSession, utcnow
 from core.events import emit, wake_events
@@ -151,18 +149,14 @@ def _send(
     voucher: ExportVoucher,
     wsfex: WsfexClient,
 ) -> None:
-    try:
-        answer = wsfex.authorize(voucher)
-    except arca_errors.OutcomeUnknown as error:
-        _record_unknown(session, invoice_id, attempt_id, error)
-        _settle_one(session, invoice_id, wsfex)
-        return
-    except arca_errors.ArcaError as error:
-        # ServiceUnavailable, SoapFault, no ticket: certainly not processed (arca.wsfex).
-        message = describe_arca_error(error)
-        _release(session, invoice_id, attempt_id, AttemptOutcome.NOT_SENT, str(error), message)
-        raise ArcaCallFailed(message) from error
-    record_export_answer(session, invoice_id, attempt_id, answer)
+    send_once(
+        session,
+        invoice_id,
+        attempt_id,
+        lambda: wsfex.authorize(voucher),
+        record_export_answer,
+        lambda: _settle_one(session, invoice_id, wsfex),
+    )
 
 
 def record_export_answer(
@@ -175,7 +169,7 @@ def record_export_answer(
     attempt.finished_at = utcnow()
     if answer.approved and answer.cae:
         attempt.outcome = AttemptOutcome.APPROVED
-        _adopt(invoice, answer.cae, answer.cae_due, [])
+        adopt(invoice, answer.cae, answer.cae_due, [])
         invoice.observations = _observations(answer.observations)
     else:
         attempt.outcome = AttemptOutcome.REJECTED
@@ -187,7 +181,7 @@ def record_export_answer(
         attempt.detail = "; ".join(
             part for part in [*map(str, reasons), answer.observations] if part
         )
-    task_id = emit(session, invoice.organization_id, *_invoice_event(invoice))
+    task_id = emit(session, invoice.organization_id, *invoice_event(invoice))
     audit_outcomes(session, [invoice.id])
     session.commit()
     wake_events([task_id])
@@ -219,8 +213,8 @@ def _settle_one(session: DbSession, invoice_id: int, wsfex: WsfexClient) -> None
     if number is None:
         session.commit()
         return
-    attempt = _last_attempt(session, invoice_id)
-    recent = _within_grace(session, attempt)
+    attempt = last_attempt(session, invoice_id)
+    recent = within_grace(session, attempt)
     ours = build_export_voucher(invoice, number, invoice.export_request_id or 0)
     session.commit()
     try:
@@ -232,7 +226,7 @@ def _settle_one(session: DbSession, invoice_id: int, wsfex: WsfexClient) -> None
         settle_missing(session, invoice_id, attempt, recent, number)
     elif stored.result == "A" and stored.cae and same_export_voucher(stored.voucher, ours):
         invoice = session.get_one(Invoice, invoice_id)
-        _adopt(invoice, stored.cae, stored.cae_due, [])
+        adopt(invoice, stored.cae, stored.cae_due, [])
         invoice.observations = _observations(stored.observations)
         finish_adopted(session, invoice, attempt, "CAE found by FEXGetCMP")
     else:

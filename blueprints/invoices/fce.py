@@ -26,7 +26,7 @@ from arca.codes import DocumentType
 from arca.cuit import is_valid_cuit, normalize_cuit
 from arca.errors import Message
 from arca.wsfecred import SERVICE, FceObligation
-from blueprints.certificates.connection import NoActiveCertificate, organization_signer
+from blueprints.certificates.connection import NoActiveCertificate, signed_in
 from core.arca import ArcaGateway
 from core.cache import get_cache
 from core.db import DbSession
@@ -101,10 +101,9 @@ def fce_obligation(
 def _ask(
     session: DbSession, organization_id: int, cuit: str, on: dt.date, gateway: ArcaGateway
 ) -> FceObligation | None:
-    http = gateway.session()
     try:
-        signer = organization_signer(session, organization_id, gateway, http)
-        return gateway.wsfecred(http, signer.auth(SERVICE)).obligation(cuit, on)
+        with signed_in(session, organization_id, gateway) as (signer, http):
+            return gateway.wsfecred(http, signer.auth(SERVICE)).obligation(cuit, on)
     except NoActiveCertificate:
         return None  # nothing to sign with: the editor says so elsewhere
     except arca_errors.ArcaError as error:
@@ -115,8 +114,6 @@ def _ask(
             type(error).__name__,
         )
         return None
-    finally:
-        http.close()
 
 
 def offers_fce(

@@ -39,10 +39,10 @@ from blueprints.audit.services import record_event
 from blueprints.certificates.connection import arca_client, export_client
 from blueprints.invoices.authorization import (
     UNSETTLED,
-    _adopt,
-    _last_attempt,
-    _release,
+    adopt,
     build_request,
+    last_attempt,
+    release,
     same_voucher,
     settle_sequence,
     unsettled_ids,
@@ -181,7 +181,7 @@ class WsfeSide:
         return stored.detail.date, stored.detail.total
 
     def adopt(self, invoice: Invoice, stored: StoredVoucher) -> None:
-        _adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
+        adopt(invoice, stored.authorization_code or "", stored.due_date, stored.observations)
 
     def describe(self, stored: StoredVoucher) -> str:
         return describe_stored(stored)
@@ -217,7 +217,7 @@ class ExportSide:
         return stored.voucher.date, stored.voucher.total
 
     def adopt(self, invoice: Invoice, stored: StoredExportVoucher) -> None:
-        _adopt(invoice, stored.cae or "", stored.cae_due, [])
+        adopt(invoice, stored.cae or "", stored.cae_due, [])
 
     def describe(self, stored: StoredExportVoucher) -> str:
         theirs = stored.voucher
@@ -432,10 +432,10 @@ def _release_other(
     )
     why = f"ARCA holds another voucher under {number} (invoices verify)"
     invoice_id, organization_id = invoice.id, invoice.organization_id
-    _release(
+    release(
         session,
         invoice_id,
-        _last_attempt(session, invoice_id),
+        last_attempt(session, invoice_id),
         AttemptOutcome.RECONCILED,
         why,
         message,
