@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from rq import Queue
+from rq import Queue, SimpleWorker
 
 from core.cache import RedisCache, get_cache
 
@@ -36,3 +36,22 @@ def enqueue(function: Callable[..., Any], *args: Any, description: str) -> str |
         function(*args)
         return None
     return str(queue.enqueue_call(function, args=args, description=description).id)
+
+
+class Worker(SimpleWorker):
+    """RQ's in-process worker (no fork per job: the app context and its engine stay valid)."""
+
+    def unsubscribe(self) -> None:
+        """RQ's, in the order redis-py 8 needs. Its `PubSubWorkerThread.stop()` now waits for
+        the thread, and RQ lowers the flag only after unsubscribing: the thread, answered, may
+        first wait RQ's 60 s for a new subscription (a burst worker stalled a minute, often when
+        other threads run). Flag down first; the unsubscribe's answer then ends the thread."""
+        if self.pubsub_thread is None or self.pubsub is None:
+            return
+        try:
+            self.pubsub_thread.stop(timeout=0)
+        except TypeError:  # redis-py before 8: stop() takes no timeout and does not wait
+            self.pubsub_thread.stop()
+        self.pubsub.unsubscribe()
+        self.pubsub_thread.join(timeout=1)
+        self.pubsub.close()

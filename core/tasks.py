@@ -33,7 +33,6 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import (
     JSON,
@@ -52,7 +51,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from arca.tickets import exclusive_file_lock
 from core.db import DbSession, TimestampMixin, db, utcnow
-from core.jobs import job_queue
+from core.jobs import Worker, job_queue
 from core.rowsecurity import tenant_scope
 
 log = logging.getLogger(__name__)
@@ -487,7 +486,7 @@ def run_worker(burst: bool = False) -> bool:
     # What the app loaded (WSDLs, SQLAlchemy, Flask: some 235k objects) lives as long as the
     # process: kept out of the collector, a full collection mid-batch costs ms instead of 200.
     gc.freeze()
-    worker = SimpleWorker([queue], connection=queue.connection)
+    worker = Worker([queue], connection=queue.connection)
     if burst:
         worked = False
         while True:
