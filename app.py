@@ -12,12 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Modules that add routes to a blueprint or register chores and listeners when imported.
 import blueprints.auth.recovery_views  # password reset, email verification pages
-import blueprints.certificates.alerts  # the certificate expiry chore, its emails
+import blueprints.certificates.alerts  # the certificate expiry job, its emails
 import blueprints.customers.privacy_views  # a customer's data export and erasure
 import blueprints.exports.organization_views  # the whole organization's export
 import blueprints.invoices.mail_views  # POST /invoices/<id>/email on invoices_bp
 import blueprints.organizations.closing_views  # closing, and the read-only rule
-import blueprints.retention.services  # noqa: F401  (the daily retention chore)
+import blueprints.retention.services  # noqa: F401  (the daily retention job)
 import core.canary  # noqa: F401  (the encryption keys' canary table)
 from blueprints.account.views import bp as account_bp
 from blueprints.api import init_api, openapi_options
@@ -48,7 +48,10 @@ from core.crypto import init_crypto
 from core.db import db, migrate
 from core.i18n import init_i18n
 from core.inputs import init_inputs
+from core.logging import init_logging
+from core.metrics import init_metrics
 from core.rowsecurity import init_row_security
+from core.scheduler import init_scheduler, scheduler_cli
 from core.security import init_security
 from core.tasks import tasks_cli, worker_command
 from core.web import init_web
@@ -80,6 +83,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         __name__, instance_path=instance_path, instance_relative_config=True, **openapi_options()
     )
     load_config(app, test_config)
+    init_logging(app)  # first: the request id and the timer start before any other hook
+    init_metrics(app)
     db.init_app(app)
     migrate.init_app(app, db)
     init_cache(app)
@@ -91,6 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_inputs(app)
     init_web(app)
     init_row_security(app)
+    init_scheduler(app)  # without Redis: due periodic jobs run after a response
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     init_api(app)
@@ -100,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(tasks_cli)
+    app.cli.add_command(scheduler_cli)
     app.cli.add_command(invoices_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(retention_cli)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import ssl
 import sys
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
 from pathlib import Path
@@ -24,7 +28,16 @@ from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import NewConnectionError, ProtocolError
 from zeep import Client, Settings, Transport
 
-from arca.environments import ENVIRONMENTS, Environment
+from arca.environments import (
+    ENVIRONMENTS,
+    PADRON_A5_PATH,
+    PADRON_A13_PATH,
+    WSAA_PATH,
+    WSFE_PATH,
+    WSFECRED_PATH,
+    WSFEX_PATH,
+    Environment,
+)
 from arca.errors import OutcomeUnknown, ServiceUnavailable, SoapFault
 from arca.wsdl import load_document
 
@@ -227,6 +240,113 @@ def build_session(environment: Environment, wsgi_app: WSGIApplication | None = N
     return session
 
 
+# --- Observing every call (the app's metrics) ----------------------------------------------------
+
+CallObserver = Callable[[str, str, str, float], None]
+"""`observer(service, operation, outcome, seconds)`, after every call to ARCA. `outcome` is
+"ok", "rejected" (an answer carrying ARCA's errors or a rejected voucher), "fault" (a SOAP
+fault), "unavailable" (no usable answer; nothing was processed) or "unknown" (an
+authorization that may have been processed)."""
+
+_observers: list[CallObserver] = []
+_observing: ContextVar[bool] = ContextVar("arca_call_observed", default=False)
+SERVICES_BY_PATH = {
+    WSAA_PATH: "wsaa",
+    WSFE_PATH: "wsfe",
+    WSFEX_PATH: "wsfex",
+    WSFECRED_PATH: "wsfecred",
+    PADRON_A5_PATH: "padron_a5",
+    PADRON_A13_PATH: "padron_a13",
+}
+_FIRST_IN_BODY = re.compile(rb"<(?:[\w.-]+:)?Body\b[^>]*>\s*<(?:[\w.-]+:)?([\w.-]+)")
+
+
+def add_call_observer(observer: CallObserver) -> None:
+    """Have `observer` told about every ARCA call of this process (added once however often)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def service_of(url: str) -> str:
+    """The service a URL points at, by its path (the same in every environment)."""
+    return SERVICES_BY_PATH.get(urlsplit(url).path, "other")
+
+
+@dataclass
+class _Call:
+    outcome: str | None = None
+
+
+@contextlib.contextmanager
+def _observed(url: str, operation: str) -> Iterator[_Call]:
+    """Time the block and tell the observers how it ended: the outcome the block set, else
+    the one its exception means. An observer's failure never fails the call."""
+    call = _Call()
+    token = _observing.set(True)
+    started = time.perf_counter()
+    try:
+        yield call
+    except BaseException as exc:
+        call.outcome = call.outcome or _outcome_of(exc)
+        raise
+    finally:
+        _observing.reset(token)
+        seconds = time.perf_counter() - started
+        for observer in _observers:
+            with contextlib.suppress(Exception):
+                observer(service_of(url), operation, call.outcome or "ok", seconds)
+
+
+def _outcome_of(exc: BaseException) -> str:
+    if isinstance(exc, OutcomeUnknown):
+        return "unknown"
+    if isinstance(exc, SoapFault):
+        return "fault"
+    return "unavailable"
+
+
+def _answer_outcome(result: Any) -> str:
+    """`rejected` when a result carries ARCA's errors (WSFEv1 `Errors/Err` other than 602, no
+    data; WSFEXv1 `FEXErr` with a code) or a rejected voucher (`Resultado` R), else `ok`."""
+    for element in result.iter():
+        name = etree.QName(element).localname if isinstance(element.tag, str) else ""
+        if name == "Resultado" and (element.text or "").strip() == "R":
+            return "rejected"
+        if name in ("Err", "FEXErr"):
+            code = next(
+                (
+                    (child.text or "").strip()
+                    for child in element
+                    if isinstance(child.tag, str)
+                    and etree.QName(child).localname in ("Code", "ErrCode")
+                ),
+                "",
+            )
+            if code not in ("", "0", "602"):
+                return "rejected"
+    return "ok"
+
+
+class ObservedTransport(Transport):
+    """zeep's Transport, telling the observers about calls nobody above it observes (WSAA's
+    loginCms, sent by zeep itself)."""
+
+    def post(self, address: str, message: Any, headers: Any) -> Any:
+        if _observing.get():
+            return super().post(address, message, headers)
+        body = message if isinstance(message, bytes) else str(message).encode()
+        found = _FIRST_IN_BODY.search(body)
+        operation = found.group(1).decode() if found else "unknown"
+        with _observed(address, operation) as call:
+            response = super().post(address, message, headers)
+            reply = read_soap_reply(response)
+            if reply.is_fault:
+                call.outcome = "fault"
+            elif reply.status != 200 or reply.payload is None:
+                call.outcome = "unavailable"
+            return response
+
+
 def build_transport(environment: Environment, session: Session, timeouts: Timeouts) -> Transport:
     """A zeep `Transport` posting through `session` with explicit connect/read timeouts.
 
@@ -237,7 +357,7 @@ def build_transport(environment: Environment, session: Session, timeouts: Timeou
     accepted so that per-environment tuning has one place to go; it changes nothing today.
     """
     del environment
-    return Transport(
+    return ObservedTransport(
         session=session,
         timeout=timeouts.read,  # only for loading documents, which never happens (local WSDLs)
         operation_timeout=(timeouts.connect, timeouts.read),
@@ -400,21 +520,23 @@ def post_operation(
     """
     operation = result_tag.rsplit("}", 1)[-1].removesuffix("Result")
     headers = {"SOAPAction": action, "Content-Type": SOAP11_CONTENT_TYPE}
-    try:
-        response = transport.post(url, body, headers)
-    except requests.RequestException as exc:
-        if mutating and request_may_have_arrived(exc):
-            raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
-        raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-    reply = read_soap_reply(response)
-    check_reply(operation, reply, mutating, raw_request)
-    result = reply.payload.find(result_tag)
-    if result is None:
-        message = f"{operation}: answer without {operation}Result"
-        if mutating:
-            raise OutcomeUnknown(message, raw_request, reply.status)
-        raise ServiceUnavailable(message, reply.status)
-    return SoapAnswer(result=result, raw_response_xml=reply.text)
+    with _observed(url, operation) as call:
+        try:
+            response = transport.post(url, body, headers)
+        except requests.RequestException as exc:
+            if mutating and request_may_have_arrived(exc):
+                raise OutcomeUnknown(f"{operation}: {exc}", raw_request) from exc
+            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
+        reply = read_soap_reply(response)
+        check_reply(operation, reply, mutating, raw_request)
+        result = reply.payload.find(result_tag)
+        if result is None:
+            message = f"{operation}: answer without {operation}Result"
+            if mutating:
+                raise OutcomeUnknown(message, raw_request, reply.status)
+            raise ServiceUnavailable(message, reply.status)
+        call.outcome = _answer_outcome(result)
+        return SoapAnswer(result=result, raw_response_xml=reply.text)
 
 
 def check_reply(operation: str, reply: SoapReply, mutating: bool, raw_request: str) -> None:
@@ -455,14 +577,16 @@ def post_query(
     """Send one read-only request to a service that refuses with SOAP faults (the padrón,
     wsfecred) and return the body's payload: `fault_for(code, text)` is raised for a fault,
     `ServiceUnavailable` when ARCA can't be reached or answers something that isn't SOAP."""
-    try:
-        response = transport.post(url, body, dict(headers))
-    except requests.RequestException as exc:
-        raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
-    reply = read_soap_reply(response)
-    if reply.is_fault:
-        raise fault_for(reply.fault_code or "", reply.fault_string)
-    if reply.status != 200 or reply.payload is None:
-        excerpt = " ".join(reply.text.split())[:200]
-        raise ServiceUnavailable(f"{operation}: HTTP {reply.status}: {excerpt}", reply.status)
-    return reply.payload
+    with _observed(url, operation) as call:
+        try:
+            response = transport.post(url, body, dict(headers))
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"{operation}: ARCA unreachable: {exc}") from exc
+        reply = read_soap_reply(response)
+        if reply.is_fault:
+            call.outcome = "fault"
+            raise fault_for(reply.fault_code or "", reply.fault_string)
+        if reply.status != 200 or reply.payload is None:
+            excerpt = " ".join(reply.text.split())[:200]
+            raise ServiceUnavailable(f"{operation}: HTTP {reply.status}: {excerpt}", reply.status)
+        return reply.payload

@@ -16,9 +16,15 @@ Prints the p50 and p95 (and the SQL statements one request sends) of:
   filter, a customer filter, page 2 by its cursor, and a page of 200;
 
 then requests per second of `GET /api/v1/parameters/vat-rates` (authenticated, the key cached,
-rate-limited per key in Redis) served by gunicorn with 4 sync workers on a free port, driven by
-`wrk` when it is installed (Debian: `apt-get install wrk`), else by Python threads. The key's
-limit is raised past what the run sends, so no request is refused.
+rate-limited per key in Redis) served by gunicorn (gunicorn.conf.py, 4 sync workers) on a free
+port, driven by `wrk` when it is installed (Debian: `apt-get install wrk`), else by Python
+threads. The key's limit is raised past what the run sends, so no request is refused;
+
+and last the access-ticket and API-key cache hit ratios of the run's traffic, read from the
+metrics of every process (this one, its RQ worker, gunicorn's workers: prometheus_client's
+multiprocess mode, in a directory of the run's own), as gunicorn's `/metrics` serves them. They
+must be above 90 %; the key-validation figures, which delete the key's cache entry on purpose,
+are left out of them (and shown apart).
 
     .venv/bin/python bench/api.py [--invoices 100000] [--requests 100] [--authorizations 40]
                                   [--seconds 10]
@@ -54,6 +60,10 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Every process of the run counts into one directory (this one, its RQ worker and gunicorn's
+# workers inherit it), so the hit ratios cover them all. Set before prometheus_client is first
+# imported: it chooses its mode then.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="talonario-bench-metrics-")
 
 from app import create_app
 from bench._services import make_database, redis_url
@@ -76,6 +86,7 @@ from core.arca import get_arca
 from core.cache import get_cache
 from core.crypto import generate_key, get_keyring
 from core.db import db, utcnow
+from core.metrics import collected, hit_ratios
 from tests.factories import make_organization, make_user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +102,7 @@ LINES = [
     {"description": "Libro", "quantity": "1", "unit_price": "22100.00", "vat": 4},
 ]
 CHEAP_GET = "/api/v1/parameters/vat-rates"
+HIT_RATIO_FLOOR = 0.90
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -339,7 +351,10 @@ def gunicorn(config: dict[str, Any], workers: int) -> Iterator[int]:
     process = subprocess.Popen(  # noqa: S603
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            *("-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"),
+            # The deployment's own settings (gunicorn.conf.py: preloading, timeouts), with the
+            # bench's worker count and port; the access log would only print every request.
+            *("-c", "gunicorn.conf.py", "-w", str(workers), "-b", f"127.0.0.1:{port}"),
+            *("--log-level", "warning", "--access-logfile", "/dev/null"),
             "app:create_app()",
         ],
         cwd=ROOT,
@@ -431,11 +446,50 @@ def measure_throughput(
         drive = with_wrk if shutil.which("wrk") else with_threads
         drive(port, secret, 3)  # warm-up: every worker has its app, connections and caches
         rate, how = drive(port, secret, seconds)
+        served = scraped_ratios(port, config["METRICS_TOKEN"])
     print(
         f"  GET {CHEAP_GET}, gunicorn -w {WORKERS} (sync): {rate:,.0f} requests/s "
         f"over {seconds} s ({how})",
         flush=True,
     )
+    print(f"  gunicorn's /metrics, talonario_cache_hit_ratio (whole run so far): {served}")
+
+
+def scraped_ratios(port: int, token: str) -> str:
+    """The hit-ratio gauges as one of gunicorn's workers serves them (every process's counts)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    assert response.status == 200, (response.status, text[:200])
+    found = re.findall(r'^talonario_cache_hit_ratio\{cache="(\w+)"\} (\S+)$', text, re.M)
+    return ", ".join(f"{cache} {float(ratio):.1%}" for cache, ratio in found)
+
+
+Counts = dict[str, tuple[float, float]]
+
+
+def cache_counts() -> Counts:
+    """(hits, lookups) per cache, summed over every process of the run."""
+    return hit_ratios(collected().collect())
+
+
+def report_hit_ratios(start: Counts, deliberate: Counts, end: Counts) -> None:
+    """The traffic's ratios (`end` minus the deliberate misses between `start` and
+    `deliberate`), each required above HIT_RATIO_FLOOR; then the whole run's."""
+    print("\ncache hit ratios, every process of the run (from the metrics)")
+    for cache in end:
+        spent = [deliberate[cache][i] - start[cache][i] for i in (0, 1)]
+        hits, lookups = (end[cache][i] - spent[i] for i in (0, 1))
+        ratio = hits / lookups if lookups else 0.0
+        print(
+            f"  {cache:<14} {hits:>8,.0f} hits of {lookups:>8,.0f} lookups: {ratio:6.1%} "
+            f"(whole run, with the key-validation figures' {spent[1] - spent[0]:,.0f} deliberate "
+            f"misses: {end[cache][0] / max(end[cache][1], 1):.1%})",
+            flush=True,
+        )
+        assert ratio > HIT_RATIO_FLOOR, f"{cache} cache hit ratio {ratio:.1%}"
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -443,7 +497,9 @@ def measure_throughput(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--invoices", type=int, default=INVOICES, help="in the listed organization")
+    parser.add_argument(
+        "--invoices", type=int, default=INVOICES, help="in the listed organization (0: no list)"
+    )
     parser.add_argument("--requests", type=int, default=REQUESTS, help="per latency figure")
     parser.add_argument("--authorizations", type=int, default=AUTHORIZATIONS)
     parser.add_argument("--seconds", type=int, default=SECONDS, help="of load on gunicorn")
@@ -465,6 +521,7 @@ def main() -> None:
             "ARCA_ENVIRONMENT": "sandbox",
             # One sandbox state for the bench, its worker and gunicorn's processes.
             "ARCA_SANDBOX_STATE": str(Path(instance) / "arca-sandbox.sqlite3"),
+            "METRICS_TOKEN": uuid.uuid4().hex,
         }
         app = create_app(config)
         try:
@@ -474,6 +531,7 @@ def main() -> None:
                 db.engine.dispose()
                 get_arca().close()
             drop()
+            shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def run(app: Flask, config: dict[str, Any], options: argparse.Namespace) -> None:
@@ -493,13 +551,25 @@ def run(app: Flask, config: dict[str, Any], options: argparse.Namespace) -> None
     client = app.test_client()
 
     print(f"\nserver time through the WSGI app ({options.requests} requests each)")
+    counted_first = cache_counts()
     measure_key_validation(app, client, secret, options.requests)
+    deliberate = cache_counts()
     drafts = measure_drafts(client, secret, customer_id, options.requests)
     with rq_worker(config):
         waited = drafts[: options.authorizations + 2]
         queued = drafts[-options.authorizations - 2 :] if config["REDIS_URL"] else []
         measure_authorizations(client, secret, waited, queued)
 
+    if options.invoices:
+        secret = measure_listing(app, client, options)
+    print(f"\nthroughput ({os.cpu_count()} CPUs shared by gunicorn and the load generator)")
+    measure_throughput(app, client, config, secret, options.seconds)
+    report_hit_ratios(counted_first, deliberate, cache_counts())
+    print(f"\ntotal run {time.perf_counter() - began:.0f} s")
+
+
+def measure_listing(app: Flask, client: FlaskClient, options: argparse.Namespace) -> str:
+    """The list figures over seeded invoices; returns the listing organization's key."""
     _owner, main_id = sign_up(
         app, "bench@example.com", "30-71234567-1", "Bench SRL", "responsable_inscripto"
     )
@@ -514,10 +584,7 @@ def run(app: Flask, config: dict[str, Any], options: argparse.Namespace) -> None
         listing_secret = new_key(main_id, rate_limit=1_000_000)
         db.session.remove()
     measure_list(app, client, listing_secret, seeded.heavy_customer, options.requests)
-
-    print(f"\nthroughput ({os.cpu_count()} CPUs shared by gunicorn and the load generator)")
-    measure_throughput(app, client, config, listing_secret, options.seconds)
-    print(f"\ntotal run {time.perf_counter() - began:.0f} s")
+    return listing_secret
 
 
 if __name__ == "__main__":

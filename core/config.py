@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     # development, the tests).
     "WEBHOOKS_ALLOW_PRIVATE": False,
     # The webhook delivery log (attempts, finished deliveries, spent events) is kept this many
-    # days; the workers' hourly chore and `flask webhooks prune` delete the rest.
+    # days; the scheduler's hourly job and `flask webhooks prune` delete the rest.
     "WEBHOOK_LOG_DAYS": 30,
     # Retention (blueprints/retention/policy.py): where removed audit entries and vouchers are
     # archived (default instance/archive); operational records at most 90 days; audit online 365.
@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_AUDIT_DAYS": 365,
     # Durable requests (core/tasks.py): a request that must wait (ARCA down, a voucher of its
     # sequence unconfirmed) is retried after 5 s, 10 s, 20 s… up to 10 minutes apart, and given
-    # up after 50 attempts or a day; each `flask worker` wakes vanished ones every 2 s.
+    # up after 50 attempts or a day; the scheduler wakes vanished ones every 2 s.
     "TASKS_RETRY_SECONDS": 5,
     "TASKS_RETRY_MAX_SECONDS": 600,
     "TASKS_MAX_ATTEMPTS": 50,

@@ -8,7 +8,7 @@ revealing it. `associated_data` binds a ciphertext to its row (e.g. b"certificat
 ciphertext copied to another row does not decrypt.
 
 A canary (core/canary.py) checks the keys themselves: a known value sealed at the first start. Keys
-that can't open it are refused at start, before anything is sealed with them, and `/healthz` says
+that can't open it are refused at start, before anything is sealed with them, and `/readyz` says
 so if they change under a running app.
 """
 

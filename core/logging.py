@@ -8,16 +8,30 @@ replaced by `[redacted]`.
 The redaction is a log record factory rather than a filter on some handlers: a handler filter only
 sees what reaches that handler, and handlers come and go (werkzeug adds its own on first use,
 gunicorn has its own, a test adds one). Every record, whatever logger made it and whichever
-handler prints it, is created by the factory.
+handler prints it, is created by the factory. The factory also stamps each record with the
+request id, the job id and the organization of the moment.
+
+`init_logging` gives every request an id (`X-Request-ID` when usable, else a new one; echoed in
+the response; carried into the jobs it queues by core/jobs.py) and, with
+`TALONARIO_LOG_FORMAT=json`, prints every record as one JSON line on stderr.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
+import sys
 import traceback
+import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
+
+from flask import Flask, Response, g, request
+
+from core.rowsecurity import current_scope
 
 REDACTED = "[redacted]"
 
@@ -106,6 +120,7 @@ class RedactingRecordFactory:
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.inner(*args, **kwargs)
         redact_record(record)
+        stamp_context(record)
         return record
 
 
@@ -114,3 +129,113 @@ def install_redaction() -> None:
     current = logging.getLogRecordFactory()
     if not isinstance(current, RedactingRecordFactory):
         logging.setLogRecordFactory(RedactingRecordFactory(current))
+
+
+# --- context: the request id, the job, the organization -------------------------------------------
+
+# Short and safe to print, store and echo: letters, digits and `._:-` (a UUID, a load
+# balancer's trace id). Anything else in `X-Request-ID` is replaced by an id of our own.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+REQUEST_ID_HEADER = "X-Request-ID"
+
+request_id_var: ContextVar[str | None] = ContextVar("talonario_request_id", default=None)
+job_id_var: ContextVar[str | None] = ContextVar("talonario_job_id", default=None)
+
+
+def valid_request_id(value: str | None) -> str | None:
+    """`value` when it is a usable request id, else None."""
+    return value if value and _REQUEST_ID.fullmatch(value) else None
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def stamp_context(record: logging.LogRecord) -> None:
+    """The request id, job id and organization of the moment, on the record (None when
+    unknown): the JSON formatter prints them; the text format ignores them."""
+    record.request_id = request_id_var.get()
+    record.job_id = job_id_var.get()
+    # Requests enter their organization's scope once they know it, jobs their task's.
+    record.organization_id = current_scope().organization_id
+
+
+def _begin_request() -> None:
+    given = valid_request_id(request.headers.get(REQUEST_ID_HEADER))
+    g.request_id = given or new_request_id()
+    g.request_id_token = request_id_var.set(g.request_id)
+
+
+def _echo_request_id(response: Response) -> Response:
+    if "request_id" in g:
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+def _end_request(_error: BaseException | None) -> None:
+    token = g.pop("request_id_token", None)
+    if token is None:
+        return
+    try:
+        request_id_var.reset(token)
+    except ValueError:  # torn down in another context (a streamed response): just forget it
+        request_id_var.set(None)
+
+
+# --- JSON lines ----------------------------------------------------------------------------------
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and request_id,
+    organization_id and job_id when known; `exception` with the (redacted) traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in ("request_id", "organization_id", "job_id"):
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value
+        if record.exc_info and not record.exc_text:  # a record made before the factory was in
+            record.exc_text = redact(self.formatException(record.exc_info))
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def init_logging(app: Flask) -> None:
+    """Redaction and the request id always; JSON lines on stderr when TALONARIO_LOG_FORMAT=json
+    (the default, "text", leaves logging as Flask and werkzeug set it up for `make run`)."""
+    install_redaction()
+    app.before_request(_begin_request)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_end_request)
+    log_format = str(app.config.get("LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise RuntimeError(f"TALONARIO_LOG_FORMAT={log_format!r}: must be text or json")
+    if log_format == "json":
+        use_json_lines(str(app.config.get("LOG_LEVEL") or "INFO").upper())
+
+
+def use_json_lines(level: str = "INFO") -> None:
+    """Every record of the process as a JSON line on stderr: one handler on the root logger
+    (Flask, werkzeug and RQ then add none of their own), and gunicorn's own handlers
+    (they don't propagate) reformatted. Calling it again changes nothing."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(getattr(handler, "talonario_json", False) for handler in root.handlers):
+        ours = logging.StreamHandler(sys.stderr)
+        ours.talonario_json = True  # type: ignore[attr-defined]
+        ours.setFormatter(JsonFormatter())
+        root.addHandler(ours)
+    for name in ("gunicorn.error", "gunicorn.access"):
+        for theirs in logging.getLogger(name).handlers:
+            theirs.setFormatter(JsonFormatter())

@@ -8,10 +8,10 @@ wake-up: a flushed Redis or a killed worker loses a job, never a request.
   an `flock` on SQLite: the lock dies with the process), runs the kind's handler and records
   the outcome: done, or again after a back-off (waiting for something, a transient failure),
   or given up (the kind's `give_up` writes why where the user looks).
-- `dispatch` (every few seconds in each `flask worker`, or `flask tasks dispatch`) wakes every
-  due task that no job carries any more: its job vanished (Redis flushed, worker killed) or
-  its retry is due. Running a task twice is harmless: the lock and the status make the second
-  run a no-op, and handlers are written to resume.
+- `dispatch` (every few seconds in the scheduler, `core/scheduler.py`; or `flask tasks
+  dispatch`) wakes every due task that no job carries any more: its job vanished (Redis
+  flushed, worker killed) or its retry is due. Running a task twice is harmless: the lock and
+  the status make the second run a no-op, and handlers are written to resume.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import gc
 import logging
 import random
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -51,7 +49,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from arca.tickets import exclusive_file_lock
 from core.db import DbSession, TimestampMixin, db, utcnow
-from core.jobs import Worker, job_queue
+from core.jobs import Worker, job_queue, job_statuses, name_job
 from core.rowsecurity import tenant_scope
 
 log = logging.getLogger(__name__)
@@ -234,7 +232,7 @@ def cancel(session: DbSession, key: str, why: str) -> bool:
 
 def poke(session: DbSession, task: Task | None) -> None:
     """Without Redis nothing runs in the background: a page that polls an open task runs it
-    when its retry is due. With Redis, the workers' dispatcher does that; this does nothing."""
+    when its retry is due. With Redis, the scheduler's dispatcher does that; this does nothing."""
     if task is None or job_queue() is not None:
         return
     due = task.open and task.run_after <= utcnow()
@@ -266,6 +264,7 @@ def _run_locked(session: DbSession, task_id: int) -> None:
     task.attempts += 1
     session.commit()
     kind = KINDS[task.kind]
+    name_job(task.kind)  # the job's duration metric is by task kind
     try:
         # A task works for one organization: the database shows it only that one's rows.
         with tenant_scope(task.organization_id, session):
@@ -322,12 +321,18 @@ def backoff(attempts: int, retry: Retry | None = None) -> float:
 # --- the task lock -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def task_lock(task_id: int) -> Iterator[bool]:
+def task_lock(task_id: int) -> contextlib.AbstractContextManager[bool]:
     """Try the task's lock without waiting: yields whether it is held."""
+    return try_lock(LOCK_SLICE, task_id, f"task-{task_id}")
+
+
+@contextlib.contextmanager
+def try_lock(slice_: int, key: int, file_name: str) -> Iterator[bool]:
+    """A lock that dies with its holder, tried without waiting: pg_try_advisory_lock(slice_,
+    key) on its own connection, or an `flock` on instance/locks/<file_name>.lock on SQLite."""
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            ids = {"a": LOCK_SLICE, "b": task_id}
+            ids = {"a": slice_, "b": key}
             held = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:a, :b)"), ids))
             try:
                 yield held
@@ -336,7 +341,7 @@ def task_lock(task_id: int) -> Iterator[bool]:
                     connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), ids)
     else:
         try:
-            with exclusive_file_lock(_lock_path(task_id), 0, _Busy()):
+            with exclusive_file_lock(_lock_path(file_name), 0, _Busy()):
                 yield True
         except _Busy:
             yield False
@@ -346,10 +351,10 @@ class _Busy(Exception):
     pass
 
 
-def _lock_path(task_id: int) -> Path:
+def _lock_path(file_name: str) -> Path:
     folder = Path(current_app.instance_path) / "locks"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder / f"task-{task_id}.lock"
+    return folder / f"{file_name}.lock"
 
 
 def _free(task_ids: list[int]) -> list[int]:
@@ -393,120 +398,41 @@ def dispatch(session: DbSession) -> int:
     queue = job_queue()
     if queue is not None:
         due = _free(due)
-        jobs = Job.fetch_many([job_id(task_id) for task_id in due], connection=queue.connection)
+        statuses = job_statuses(queue.connection, [job_id(task_id) for task_id in due])
         due = [
-            task_id
-            for task_id, job in zip(due, jobs, strict=True)
-            if job is None or job.get_status(refresh=False) not in ALIVE
+            task_id for task_id, status in zip(due, statuses, strict=True) if status not in ALIVE
         ]
     wake(due)
     return len(due)
 
 
-Chore = Callable[[DbSession, dt.datetime], list[int]]
-"""A periodic chore: `chore(session, now)` does its work (idempotent: every worker runs it)
-and returns the ids of the tasks it made, to wake."""
-
-
-@dataclass(frozen=True)
-class Periodic:
-    chore: Chore
-    every: dt.timedelta
-
-
-PERIODIC: dict[str, Periodic] = {}
-
-
-def periodic(name: str, every: dt.timedelta) -> Callable[[Chore], Chore]:
-    """Register a chore the workers' dispatcher runs every `every` (and at its start)."""
-
-    def register(chore: Chore) -> Chore:
-        PERIODIC[name] = Periodic(chore, every)
-        return chore
-
-    return register
-
-
-def run_chores(session: DbSession, last_run: dict[str, dt.datetime]) -> int:
-    """Run each chore whose time has come (`last_run` is the caller's memory); a failing chore
-    is logged and does not stop the others. Returns how many tasks were woken."""
-    woken = 0
-    for name, job in PERIODIC.items():
-        now = utcnow()
-        if name in last_run and now - last_run[name] < job.every:
-            continue
-        last_run[name] = now
-        try:
-            task_ids = job.chore(session, now)
-            session.commit()
-        except Exception:
-            session.rollback()
-            log.exception("chore %s failed", name)
-            continue
-        if task_ids:
-            wake(task_ids)
-            woken += len(task_ids)
-    return woken
-
-
-def dispatch_forever(app: Flask, every: float, stop: threading.Event) -> None:
-    """The workers' dispatcher loop (a daemon thread of `flask worker`): wakes lost requests
-    and runs the periodic chores (certificate alerts, log retention)."""
-    last_run: dict[str, dt.datetime] = {}
-    while not stop.wait(every):
-        with app.app_context():
-            try:
-                if woken := dispatch(db.session):
-                    log.info("dispatcher: woke %s tasks", woken)
-                run_chores(db.session, last_run)
-            except Exception:
-                log.exception("dispatcher: a pass failed")
-            finally:
-                db.session.remove()
-
-
-def start_dispatcher(app: Flask) -> threading.Event:
-    """Run `dispatch_forever` in a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
-    every = float(app.config["TASKS_DISPATCH_SECONDS"])
-    thread = threading.Thread(
-        target=dispatch_forever, args=(app, every, stop), name="dispatcher", daemon=True
-    )
-    thread.start()
-    return stop
-
-
 def run_worker(burst: bool = False) -> bool:
     """Work the app's queue in this process (no fork: the app context and its engine stay
-    valid), with the dispatcher beside it. With `burst`: jobs and dispatcher passes in turn
-    until nothing due is left (a task waiting for a later retry stays pending)."""
+    valid). With `burst`: jobs and dispatcher passes in turn until nothing due is left (a task
+    waiting for a later retry stays pending). Lost jobs and due retries are otherwise woken by
+    the scheduler's dispatcher (`flask --app app scheduler`)."""
     queue = job_queue()
     if queue is None:
         raise click.ClickException("TALONARIO_REDIS_URL is not set: jobs run inline, no worker.")
     # What the app loaded (WSDLs, SQLAlchemy, Flask: some 235k objects) lives as long as the
     # process: kept out of the collector, a full collection mid-batch costs ms instead of 200.
     gc.freeze()
-    worker = Worker([queue], connection=queue.connection)
+    worker = Worker([queue], connection=queue.connection)  # timed, with the log context
     if burst:
         worked = False
         while True:
             worked = bool(worker.work(burst=True, logging_level="INFO")) or worked
             if not dispatch(db.session):
                 return worked
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    stop = start_dispatcher(app)
-    try:
-        return bool(worker.work(burst=False, logging_level="INFO"))
-    finally:
-        stop.set()
+    return bool(worker.work(burst=False, logging_level="INFO"))
 
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when nothing due is left.")
 @with_appcontext
 def worker_command(burst: bool) -> None:
-    """Run background jobs (authorizations, imports, exports) and the dispatcher that wakes
-    requests whose job vanished; start as many as needed."""
+    """Run background jobs (authorizations, imports, exports, the scheduler's chores); start
+    as many as needed."""
     run_worker(burst)
 
 
@@ -515,21 +441,9 @@ def tasks_cli() -> None:
     """Durable requests (authorizations, bulk jobs)."""
 
 
-@tasks_cli.command("chores")
-@with_appcontext
-def chores_command() -> None:
-    """Run every periodic chore once (certificate alerts, log retention): for a cron job
-    where no worker runs."""
-    click.echo(f"woke {run_chores(db.session, {})} tasks")
-
-
 @tasks_cli.command("dispatch")
-@click.option("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 @with_appcontext
-def dispatch_command(every: float) -> None:
-    """Wake due requests whose job vanished (after a Redis loss or a killed worker)."""
-    while True:
-        click.echo(f"woke {dispatch(db.session)} tasks")
-        if not every:
-            return
-        time.sleep(every)
+def dispatch_command() -> None:
+    """Wake due requests whose job vanished (after a Redis loss or a killed worker), once; the
+    scheduler does it every TASKS_DISPATCH_SECONDS."""
+    click.echo(f"woke {dispatch(db.session)} tasks")

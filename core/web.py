@@ -60,7 +60,7 @@ def see_other(location: str) -> Response:
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path.startswith("/api/") or request.path in ("/healthz", "/readyz"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not request.accept_mimetypes["text/html"]

@@ -24,6 +24,7 @@ from blueprints.auth.models import User
 from core.cache import Cache
 from core.db import DbSession, utcnow
 from core.errors import NotFound, ValidationFailed
+from core.metrics import count_api_key_lookup
 
 SECRET_PREFIX = "tal_"  # noqa: S105 (a prefix, not a secret)
 SECRET_BYTES = 32
@@ -198,6 +199,7 @@ def resolve_secret(
     """
     digest = hash_secret(secret)
     raw = cache.get(cache_key(digest))
+    count_api_key_lookup(cached=bool(raw))  # metrics: the key cache's hit ratio
     identity = KeyIdentity.from_json(raw) if raw else None
     if identity is None:
         key = session.scalar(

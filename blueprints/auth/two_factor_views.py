@@ -43,7 +43,14 @@ bp = Blueprint("two_factor", __name__)
 
 # Reachable by an owner/admin whose organization requires two-factor before they enrol.
 ENROLMENT_ENDPOINTS = frozenset(
-    {"static", "auth.logout", "organizations.switch", "organizations.new", "health.healthz"}
+    {
+        "static",
+        "auth.logout",
+        "organizations.switch",
+        "organizations.new",
+        "health.healthz",
+        "health.readyz",
+    }
 )
 
 

@@ -1,7 +1,8 @@
 """Certificate expiry alerts: "certificate.expiring" 30, 7 and 1 days before the active
 certificate's end, "certificate.expired" once it ended — each an event emitted once (its key
 names the certificate and the threshold), delivered to webhooks and emailed to every owner and
-admin. A periodic chore of the workers (`core.tasks.periodic`), and `flask tasks chores`.
+admin. An hourly job of the scheduler (`core.scheduler`); `flask --app app scheduler run
+certificates.expiry` from a shell.
 
 A check that was not run for a while sends only the alert due now (a certificate found 5 days
 from its end gets the 7-day alert, not the 30-day one as well).
@@ -24,13 +25,13 @@ from core.db import DbSession
 from core.events import Event, emit_once, listen
 from core.i18n import format_day
 from core.mail import mailed_events
-from core.tasks import periodic
+from core.scheduler import scheduled
 
 ALERT_DAYS = (30, 7, 1)
 KIND = "certificate.alert"
 
 
-@periodic("certificates.expiry", every=dt.timedelta(hours=1))
+@scheduled("certificates.expiry", every=dt.timedelta(hours=1))
 def check_expiry(session: DbSession, now: dt.datetime) -> list[int]:
     """Emit the alerts due now (at most one per certificate); returns the fan-out tasks'.
     Judged by ARCA's clock (the sandbox's may be moved), as the dashboard's banner is."""

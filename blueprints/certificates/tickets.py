@@ -22,6 +22,7 @@ from blueprints.certificates.models import AccessTicketRecord
 from core.cache import Cache
 from core.crypto import DecryptionError, KeyRing
 from core.db import utcnow
+from core.metrics import count_ticket_lookup, count_wsaa_login
 
 
 def ticket_aad(certificate_id: int, key: TicketKey) -> bytes:
@@ -43,8 +44,11 @@ class DatabaseTicketStore:
         token = self._cached(key)
         if token is None:
             token = self._stored(key)
+            count_ticket_lookup("database" if token else "none")  # metrics: a cache miss
             if token is None:
                 return None
+        else:
+            count_ticket_lookup("cache")  # metrics: the hit ratio
         try:
             plain = self.keyring.decrypt(token, ticket_aad(self.certificate_id, key))
         except DecryptionError:
@@ -52,6 +56,7 @@ class DatabaseTicketStore:
         return ticket_from_dict(json.loads(plain))
 
     def save(self, key: TicketKey, ticket: AccessTicket) -> None:
+        count_wsaa_login()  # get_ticket saves only what WSAA just issued
         token = self.keyring.encrypt(
             json.dumps(ticket_to_dict(ticket)).encode(), ticket_aad(self.certificate_id, key)
         )

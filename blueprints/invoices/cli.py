@@ -1,4 +1,5 @@
-"""`flask --app app invoices reconcile` and `flask --app app invoices verify`.
+"""`flask --app app invoices reconcile` and `flask --app app invoices verify`, and the same two as
+jobs of the scheduler (`core.scheduler`): reconcile every 5 minutes, verify every night.
 
 `verify` is the accountant's audit against ARCA and the proof of the exactly-once claim, from
 both sides (blueprints/invoices/verify.py): every number ARCA used since the sequence's checkpoint
@@ -9,7 +10,7 @@ invoice above the checkpoint is compared field by field in the same walk (`--ful
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -20,7 +21,12 @@ from sqlalchemy import select
 
 from arca.errors import ArcaError
 from blueprints.certificates.connection import arca_client, export_client
-from blueprints.invoices.authorization import build_request, reconcile_pending, same_voucher
+from blueprints.invoices.authorization import (
+    UNSETTLED,
+    build_request,
+    reconcile_pending,
+    same_voucher,
+)
 from blueprints.invoices.contingency_cli import caea_cli
 from blueprints.invoices.export_authorization import build_export_voucher, same_export_voucher
 from blueprints.invoices.models import Invoice, InvoiceStatus
@@ -28,7 +34,9 @@ from blueprints.invoices.verify import SequenceReport, verify_all, verify_job
 from blueprints.organizations.lookup import organization_option
 from core.arca import get_arca
 from core.db import DbSession, db
+from core.errors import DomainError
 from core.jobs import enqueue
+from core.scheduler import scheduled
 
 Ours = TypeVar("Ours")
 Stored = TypeVar("Stored")
@@ -39,16 +47,40 @@ invoices_cli.add_command(caea_cli)  # `invoices caea request|inform|status`
 
 @invoices_cli.command("reconcile")
 @organization_option
-@click.option("--every", type=int, default=0, help="Repeat every N seconds (a periodic process).")
 @with_appcontext
-def reconcile_command(organization_id: int | None, every: int) -> None:
-    """Settle invoices left `authorizing` or `unknown` by asking ARCA (FECompConsultar)."""
-    while True:
-        settled = reconcile_pending(db.session, organization_id, get_arca())
-        click.echo(f"{settled} invoices settled")
-        if not every:
-            return
-        time.sleep(every)
+def reconcile_command(organization_id: int | None) -> None:
+    """Settle invoices left `authorizing` or `unknown` by asking ARCA (FECompConsultar); the
+    scheduler does it every 5 minutes."""
+    settled = reconcile_pending(db.session, organization_id, get_arca())
+    click.echo(f"{settled} invoices settled")
+
+
+@scheduled("invoices.reconcile", every=dt.timedelta(minutes=5))
+def reconcile_chore(session: DbSession, now: dt.datetime) -> str:
+    """Settle what lost answers left behind that nobody asks about again, one organization at
+    a time: one without a usable certificate does not hold up the others (it fails the run,
+    named, after they are done)."""
+    organizations = sorted(
+        set(session.scalars(select(Invoice.organization_id).where(Invoice.status.in_(UNSETTLED))))
+    )
+    session.commit()
+    settled, failed = 0, []
+    for organization_id in organizations:
+        try:
+            settled += reconcile_pending(session, organization_id, get_arca())
+        except (DomainError, ArcaError) as error:
+            session.rollback()
+            failed.append(f"organization {organization_id}: {error}")
+    if failed:
+        raise RuntimeError(f"{settled} invoices settled; not settled: {'; '.join(failed)}")
+    return f"{settled} invoices settled"
+
+
+@scheduled("invoices.verify", cron="30 3 * * *")  # every night (the scheduler's local time)
+def verify_chore(session: DbSession, now: dt.datetime) -> str:
+    """ARCA's numbers of every sequence against the app (`verify_job`: late CAEs adopted, what
+    needs a person recorded as `invoice.needs_attention`)."""
+    return f"{verify_job()} problems"
 
 
 @dataclass(frozen=True)
@@ -60,26 +92,22 @@ class Mismatch:
 @invoices_cli.command("verify")
 @organization_option
 @click.option("--full", is_flag=True, help="Walk every number from 1, ignoring the checkpoints.")
-@click.option("--every", type=int, default=0, help="Repeat every N seconds (the scheduled check).")
 @click.option("--enqueue", "queue", is_flag=True, help="Queue the check for an RQ worker.")
 @with_appcontext
-def verify_command(organization_id: int | None, full: bool, every: int, queue: bool) -> None:
+def verify_command(organization_id: int | None, full: bool, queue: bool) -> None:
     """Walk ARCA's numbers of every sequence and match the app: lost CAEs, duplicates, gaps,
     mismatches (exit 1 on any). Late CAEs are adopted onto their draft, sequences blocked by
-    them freed; what needs a person is recorded as `invoice.needs_attention`."""
+    them freed; what needs a person is recorded as `invoice.needs_attention`. The scheduler
+    runs it every night."""
     if queue:
         job = enqueue(verify_job, organization_id, description="verify invoices against ARCA")
         click.echo(f"verification queued (job {job})" if job else "verification done inline")
         return
-    while True:
-        reports = verify_all(db.session, organization_id, get_arca(), full)
-        problems = print_reports(reports)
-        _print_app_side(reports)
-        if not every:
-            if problems:
-                raise SystemExit(1)
-            return
-        time.sleep(every)
+    reports = verify_all(db.session, organization_id, get_arca(), full)
+    problems = print_reports(reports)
+    _print_app_side(reports)
+    if problems:
+        raise SystemExit(1)
 
 
 def print_reports(reports: list[SequenceReport]) -> int:

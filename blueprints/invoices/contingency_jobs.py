@@ -25,7 +25,8 @@ from blueprints.points_of_sale.models import PointOfSale
 from blueprints.points_of_sale.services import ArcaCallFailed
 from core.arca import get_arca
 from core.db import DbSession
-from core.tasks import Again, Task, handles, periodic, submit
+from core.scheduler import scheduled
+from core.tasks import Again, Task, handles, submit
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def request_task(session: DbSession, task: Task) -> Again | None:
     return None
 
 
-@periodic("invoices.caea_inform", every=dt.timedelta(minutes=5))
+@scheduled("invoices.caea_inform", every=dt.timedelta(minutes=5))
 def inform_chore(session: DbSession, now: dt.datetime) -> list[int]:
     """An informing request for each organization with vouchers waiting or a fortnight whose
     points of sale without movement are still to be reported."""
@@ -112,7 +113,7 @@ def inform_chore(session: DbSession, now: dt.datetime) -> list[int]:
     return [task_id for task_id in task_ids if task_id is not None]
 
 
-@periodic("invoices.caea_request", every=dt.timedelta(hours=6))
+@scheduled("invoices.caea_request", every=dt.timedelta(hours=6))
 def request_chore(session: DbSession, now: dt.datetime) -> list[int]:
     """Ask ahead: every organization with a CAEA point of sale holds the current fortnight's
     CAEA, and the next one's from 5 days before it starts (ARCA's window)."""

@@ -278,8 +278,8 @@ def _unreachable(
 
 
 def verify_job(organization_id: int | None = None) -> int:
-    """The scheduled check (an RQ job, or `invoices verify --every`): returns the problems found.
-    Each problem is already an `invoice.needs_attention` audit event (no events system yet)."""
+    """The scheduled check (the scheduler's nightly job, or `invoices verify --enqueue`): returns
+    the problems found. Each problem is already an `invoice.needs_attention` audit event."""
     reports = verify_all(db.session, organization_id, get_arca())
     problems = sum(len(report.problems) for report in reports)
     for report in reports:

@@ -64,7 +64,8 @@ from core.db import DbSession, db, utcnow
 from core.events import Event
 from core.mail import MailMessage, MailStatus
 from core.rowsecurity import across_organizations
-from core.tasks import Task, TaskStatus, periodic
+from core.scheduler import scheduled
+from core.tasks import Task, TaskStatus
 
 BATCH = 1000
 LOCK_KEY = 0x7A2E  # pg_try_advisory_lock: one retention run at a time
@@ -115,11 +116,11 @@ class Report:
         return lines
 
 
-@periodic("retention", every=dt.timedelta(hours=24))
-def retention_chore(session: DbSession, now: dt.datetime) -> list[int]:
-    """The workers' daily chore (every worker runs it; the lock lets one through)."""
-    run_retention(session, now.astimezone(dt.UTC).date())
-    return []
+@scheduled("retention", cron="0 4 * * *")  # daily, at night (the scheduler's local time)
+def retention_chore(session: DbSession, now: dt.datetime) -> str:
+    """The scheduler's daily job (a second run at once finds the lock held: nothing done)."""
+    report = run_retention(session, now.astimezone(dt.UTC).date())
+    return report.lines()[0] if not report.notes else report.notes[0]
 
 
 @across_organizations  # every organization's rows, by design (the maintenance role)

@@ -36,6 +36,7 @@ from blueprints.webhooks.ssrf import guarded_session
 from core.crypto import get_keyring
 from core.db import DbSession, utcnow
 from core.events import Event, listen
+from core.metrics import count_webhook_attempt
 from core.tasks import Again, Retry, Task, handles, submit, wake
 
 DELIVER = "webhooks.deliver"
@@ -240,6 +241,7 @@ def deliver(session: DbSession, task: Task) -> Again | None:
     sent = request_headers(message_id, sent_at, body, secrets_of(endpoint, sent_at))
     session.commit()  # no transaction held across the HTTP call
     exchange = post(url, body, sent)
+    count_webhook_attempt(exchange.status)
     delivery = session.get_one(WebhookDelivery, delivery.id)
     endpoint = session.get_one(WebhookEndpoint, delivery.endpoint_id)
     record_attempt(session, delivery, sent, exchange, sent_at)

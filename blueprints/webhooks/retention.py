@@ -26,7 +26,8 @@ from sqlalchemy import ColumnElement, delete, exists, select
 from blueprints.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from core.db import DbSession, db, utcnow
 from core.events import FAN_OUT, Event
-from core.tasks import Task, TaskStatus, periodic
+from core.scheduler import scheduled
+from core.tasks import Task, TaskStatus
 
 BATCH = 1000
 DEFAULT_DAYS = 30
@@ -45,11 +46,10 @@ class Pruned:
         return self.attempts + self.deliveries + self.events
 
 
-@periodic("webhooks.prune", every=dt.timedelta(hours=1))
-def prune_chore(session: DbSession, now: dt.datetime) -> list[int]:
-    """The workers' hourly chore: the log older than WEBHOOK_LOG_DAYS goes."""
-    prune_log(session, now)
-    return []
+@scheduled("webhooks.prune", every=dt.timedelta(hours=1))
+def prune_chore(session: DbSession, now: dt.datetime) -> str:
+    """The scheduler's hourly job: the log older than WEBHOOK_LOG_DAYS goes."""
+    return f"pruned {prune_log(session, now)} rows"
 
 
 def prune_log(session: DbSession, now: dt.datetime, days: int | None = None) -> int:

@@ -75,6 +75,8 @@ JSON_API = "api."
 EXCLUDED = {
     "static": "files, loaded by every page",
     "health.healthz": "a JSON probe for load balancers, not a page",
+    "health.readyz": "a JSON probe for load balancers, not a page",
+    "metrics.scrape": "Prometheus text behind its bearer token (tests/integration/test_metrics.py)",
     "auth.login": "opened signed out by test_signed_out_pages_load_clean",
     "auth.signup": "opened signed out by test_signed_out_pages_load_clean",
     "organizations.invitation": "opened by test_signed_out_pages_load_clean (needs a token)",

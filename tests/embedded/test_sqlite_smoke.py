@@ -41,7 +41,9 @@ def test_migrations_and_signup_on_sqlite(embedded_app, tmp_path: Path) -> None: 
 
 
 def test_health_on_the_embedded_default(embedded_app) -> None:  # type: ignore[no-untyped-def]
-    response = embedded_app.test_client().get("/healthz")
+    assert embedded_app.test_client().get("/healthz").json == {"status": "ok"}
+    response = embedded_app.test_client().get("/readyz")
     assert response.status_code == 200
     assert response.json["database"] == {"ok": True, "dialect": "sqlite"}
+    assert response.json["migrations"] == {"ok": True}
     assert response.json["cache"] == {"ok": True, "backend": "memory"}

@@ -15,7 +15,7 @@ from blueprints.webhooks import services
 from core.arca import get_arca
 from core.db import db
 from core.events import Event
-from core.tasks import run_chores
+from core.scheduler import run_now
 from tests.integration.test_invoices import COFFEE, authorize, certified, draft
 from tests.webhook_receiver import faulty_receiver
 
@@ -35,8 +35,8 @@ def test_events_are_delivered_inline_without_redis(embedded_app: Flask) -> None:
         certificate = db.session.scalars(select(Certificate)).one()
         certificate.not_valid_after = get_arca().now() + dt.timedelta(days=20)
         db.session.commit()
-        run_chores(db.session, {})
-        run_chores(db.session, {})
+        run_now("certificates.expiry")
+        run_now("certificates.expiry")
         types = [document["type"] for document in receiver.verified(secret)]
         assert types == ["invoice.authorized", "certificate.expiring"]
         count = db.session.scalar(select(func.count()).select_from(Event))

@@ -28,7 +28,7 @@ from blueprints.retention.archive import (
 from blueprints.retention.cli import archive_cli, retention_cli
 from blueprints.retention.services import run_retention
 from core.db import db
-from core.tasks import PERIODIC
+from core.scheduler import SCHEDULE
 from tests.factories import make_organization, make_user
 from tests.integration.test_retention import TODAY, retention_app  # noqa: F401  (fixture)
 
@@ -162,5 +162,5 @@ def test_writing_a_month_again_merges_without_duplicates(tmp_path: Path) -> None
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_retention_is_a_daily_chore() -> None:
-    assert PERIODIC["retention"].every == dt.timedelta(hours=24)
+def test_retention_is_a_daily_job() -> None:
+    assert SCHEDULE["retention"].cron == "0 4 * * *"  # every night

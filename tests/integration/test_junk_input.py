@@ -171,6 +171,8 @@ ENDPOINTS: dict[str, Probe] = {
     "customers.import_preview": Probe(GET),
     "customers.confirm": Probe(fields=field_names(ConfirmImportForm)),
     "health.healthz": Probe(GET),
+    "health.readyz": Probe(GET),
+    "metrics.scrape": Probe(GET),
     "invoices.index": Probe(GET, query=(*INVOICE_FILTERS, "after")),
     "invoices.export": Probe(fields=INVOICE_FILTERS),
     "invoices.new": Probe(BOTH, fields=EDITOR, query=("customer_id",)),

@@ -21,6 +21,7 @@ SHARED = {
     "arca_parameter_tables": "ARCA's code tables, the same for everyone",
     "key_canaries": "the encryption keys' check",
     "organizations": "the tenants themselves (no business data)",
+    "scheduled_jobs": "the periodic jobs' last runs (core/scheduler.py)",
     "users": "a person may work for several organizations",
     "user_sessions": "a person's sign-ins",
 }

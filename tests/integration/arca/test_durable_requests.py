@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from rq.job import Job
 from sqlalchemy import func, select
 
 from app import create_app
@@ -72,7 +73,8 @@ def running_app(config: dict[str, Any]) -> Iterator[Flask]:
 
 
 class Workers:
-    """`flask --app app worker` processes, as production runs them, logging to files."""
+    """`flask --app app worker` processes, as production runs them, logging to files, and the
+    `flask --app app scheduler` whose dispatcher wakes what a flush or a kill lost."""
 
     def __init__(self, config: dict[str, Any], folder: Path) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TALONARIO_")}
@@ -80,18 +82,25 @@ class Workers:
         self.env["TALONARIO_TESTING"] = "true"
         self.folder = folder
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.scheduler: subprocess.Popen[bytes] | None = None
         self.files: list[Any] = []
 
     def start(self, count: int = 1) -> None:
+        if self.scheduler is None:
+            self.scheduler = self._spawn("scheduler", "scheduler.log")
         for _ in range(count):
-            log = (self.folder / f"worker-{len(self.processes)}.log").open("wb")
-            self.files.append(log)
-            command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
-            self.processes.append(
-                subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-                    command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
-                )
-            )
+            self.processes.append(self._spawn("worker", f"worker-{len(self.processes)}.log"))
+
+    def _spawn(self, command: str, log_name: str) -> subprocess.Popen[bytes]:
+        log = (self.folder / log_name).open("wb")
+        self.files.append(log)
+        return subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "flask", "--app", "app", command],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def kill(self, index: int = 0) -> None:
         """`kill -9`: no clean-up of any kind (locks, the job, the batch in flight)."""
@@ -99,10 +108,11 @@ class Workers:
         self.processes[index].wait(timeout=10)
 
     def stop(self) -> None:
-        for process in self.processes:
+        everyone = [*self.processes, *([self.scheduler] if self.scheduler else [])]
+        for process in everyone:
             if process.poll() is None:
                 process.terminate()
-        for process in self.processes:
+        for process in everyone:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -114,7 +124,7 @@ class Workers:
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.folder.glob("worker-*.log"))
+            for path in sorted(self.folder.glob("*.log"))
         )
 
 
@@ -296,3 +306,24 @@ def test_tasks_dispatch_requeues_what_a_flush_lost(
         answer = served.test_cli_runner().invoke(args=["tasks", "dispatch"])
         assert answer.exit_code == 0 and f"woke {waiting} tasks" in answer.output, answer.output
         assert queue.count == waiting and set(queue.job_ids) >= authorization_jobs()
+
+
+def test_a_heartbeat_written_after_a_flush_does_not_stop_the_dispatcher(
+    app: Flask, config: dict[str, Any], sandbox: Sandbox
+) -> None:
+    """A worker still running when Redis was flushed writes its job's heartbeat again: a job
+    hash with only `last_heartbeat` in it, which RQ's `Job.fetch_many` refuses. The dispatcher
+    takes it for a lost job (seen in the storm: every pass failed, nothing was woken)."""
+    flush_redis(config)
+    _cuit, ids = prepare(config, count=2)
+    with running_app(config) as served:
+        ask_one_by_one(ids)
+        queue = job_queue()
+        assert queue is not None
+        waiting = open_tasks()
+        flush_redis(config)
+        halves = sorted(authorization_jobs())
+        queue.connection.hset(Job.key_for(halves[0]), "last_heartbeat", "2026-12-05T21:37:17Z")
+        answer = served.test_cli_runner().invoke(args=["tasks", "dispatch"])
+        assert answer.exit_code == 0 and f"woke {waiting} tasks" in answer.output, answer.output
+        assert set(queue.job_ids) >= set(halves)

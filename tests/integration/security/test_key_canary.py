@@ -2,7 +2,7 @@
 started normally, `/healthz` said 200, every ARCA action was a generic 500, and it sealed a new
 private key that the right key could not open. Now a canary sealed at the first start is opened
 at every start (wrong keys: the app refuses to start, naming the variable) and at every
-`/healthz` (keys that can't open it: 503 "degraded"). PostgreSQL + Redis; the not-yet-migrated
+`/readyz` (keys that can't open it: 503 "degraded"). PostgreSQL + Redis; the not-yet-migrated
 database on the embedded default's SQLite.
 """
 
@@ -87,23 +87,23 @@ def test_rotation_with_the_old_key_kept_second_starts_and_reseals_under_the_new(
     assert not KeyRing.parse(NEW_KEY).needs_rotation(token)
     # After `keys rotate`, the old key is removed: the new one alone still opens the canary.
     with temporary_app(database_url, redis_url, tmp_path, ENCRYPTION_KEYS=NEW_KEY) as rotated:
-        assert rotated.test_client().get("/healthz").json["keys"] == {"ok": True}
+        assert rotated.test_client().get("/readyz").json["keys"] == {"ok": True}
     seal_canary_with(app, TEST_ENCRYPTION_KEY)  # as it was, for the tests after this one
 
 
-def test_healthz_says_ok_with_the_right_keys(app: Flask) -> None:
-    response = app.test_client().get("/healthz")
+def test_readyz_says_ok_with_the_right_keys(app: Flask) -> None:
+    response = app.test_client().get("/readyz")
     assert response.status_code == 200
     assert response.json["status"] == "ok"
     assert response.json["keys"] == {"ok": True}
 
 
-def test_healthz_is_degraded_when_the_keys_no_longer_open_the_canary(app: Flask) -> None:
+def test_readyz_is_degraded_when_the_keys_no_longer_open_the_canary(app: Flask) -> None:
     """Keys and database parted under a running app (a restore from another installation)."""
     client = app.test_client()
-    assert client.get("/healthz").status_code == 200  # seals the canary if the table was empty
+    assert client.get("/readyz").status_code == 200  # seals the canary if the table was empty
     seal_canary_with(app, OTHER_KEY)
-    response = client.get("/healthz")
+    response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["status"] == "degraded"
     assert response.json["database"]["ok"] is True and response.json["cache"]["ok"] is True

@@ -29,7 +29,8 @@ from core.arca import get_arca
 from core.db import db, utcnow
 from core.events import Event
 from core.mail import MailMessage
-from core.tasks import run_chores, run_worker
+from core.scheduler import run_now
+from core.tasks import run_worker
 from tests.conftest import close_connections, make_app
 from tests.factories import add_member, make_user
 from tests.integration.test_exports import member_client
@@ -83,8 +84,8 @@ def test_a_certificate_a_week_from_its_end_alerts_each_owner_and_admin_once(
         emails = people(organization_id)
         secret = endpoint_for(organization_id, receiver.url, ["certificate.expiring"])
         expire_in(organization_id, dt.timedelta(days=6, hours=20))
-        for _run in range(3):  # three workers' chores, or three hours: one alert
-            run_chores(db.session, {})
+        for _run in range(3):  # three runs of the hourly job, or three hours: one alert
+            run_now("certificates.expiry")
             run_until_settled()
         recipients = sorted(rcpt for _sender, rcpts, _message in inbox.received for rcpt in rcpts)
         managers_ = sorted([owner_of(organization_id), emails["admin"]])
@@ -100,7 +101,7 @@ def test_a_certificate_a_week_from_its_end_alerts_each_owner_and_admin_once(
         assert document["data"]["alert_days"] == 7
         # the day before: the 1-day alert, once more per person
         expire_in(organization_id, dt.timedelta(hours=20))
-        run_chores(db.session, {})
+        run_now("certificates.expiry")
         run_until_settled()
         assert len(inbox.received) == 4
         assert "vence mañana" in str(inbox.received[-1][2]["Subject"])
@@ -110,8 +111,8 @@ def test_an_expired_certificate_is_told_once(app: Flask, inbox: Inbox) -> None:
     with app.app_context():
         organization_id = certified()
         expire_in(organization_id, dt.timedelta(days=-1))
-        run_chores(db.session, {})
-        run_chores(db.session, {})
+        run_now("certificates.expiry")
+        run_now("certificates.expiry")
         run_until_settled()
         assert [str(m["Subject"]) for _s, _r, m in inbox.received] == [
             f"Venció el certificado de ARCA de {org_name(organization_id)}"
