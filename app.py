@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 # Modules that add routes to a blueprint or register chores and listeners when imported.
 import blueprints.auth.recovery_views  # password reset, email verification pages
 import blueprints.certificates.alerts  # the certificate expiry job, its emails
+import blueprints.customers.padron_refresh  # the nightly padrón refresh job
 import blueprints.customers.privacy_views  # a customer's data export and erasure
 import blueprints.exports.organization_views  # the whole organization's export
 import blueprints.invoices.mail_views  # POST /invoices/<id>/email on invoices_bp

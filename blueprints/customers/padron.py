@@ -2,7 +2,8 @@
 organization's active certificate and kept in the cache for a day, with the moment it was read.
 
 The page's "Buscar en el padrón de ARCA" and `GET /api/v1/padron/{cuit}` call `lookup_taxpayer`;
-the invoice preflight reads `cached_lookup` only (it never calls ARCA: see preflight_adapter).
+the invoice preflight reads `cached_lookup` only (it never calls ARCA: see preflight_adapter),
+and the scheduler refreshes the CUITs being invoiced every night (padron_refresh.py).
 No database transaction is held across the SOAP call: the certificate is read and the session
 committed before the first request, as `certificates.connection.arca_client` does for WSFEv1.
 """
@@ -116,10 +117,16 @@ def lookup_taxpayer(
     if cached is not None:
         return cached
     with padron_client(session, organization_id, gateway) as client:
-        taxpayer = _ask(client, digits)
-    lookup = PadronLookup(taxpayer, gateway.now())
-    payload = {"taxpayer": taxpayer.to_dict(), "at": lookup.looked_up_at.isoformat()}
-    get_cache().set(cache_key(organization_id, digits), json.dumps(payload).encode(), CACHE_SECONDS)
+        return ask_and_remember(client, organization_id, digits, gateway)
+
+
+def ask_and_remember(
+    client: PadronClient, organization_id: int, cuit: str, gateway: ArcaGateway
+) -> PadronLookup:
+    """ARCA's answer for `cuit` (11 valid digits), kept in the cache for a day."""
+    lookup = PadronLookup(_ask(client, cuit), gateway.now())
+    payload = {"taxpayer": lookup.taxpayer.to_dict(), "at": lookup.looked_up_at.isoformat()}
+    get_cache().set(cache_key(organization_id, cuit), json.dumps(payload).encode(), CACHE_SECONDS)
     return lookup
 
 

@@ -3,6 +3,7 @@ sandbox speaking SOAP), the day-long cache, and the preflight's warning."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -10,12 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from arca.padron import CONSTANCIA_SERVICE
+from arca.sandbox import http_500
 from blueprints.auth.models import User
 from blueprints.certificates.services import generate_request, issue_with_sandbox_ca
 from blueprints.customers.padron import cached_lookup, lookup_taxpayer
 from blueprints.customers.rules import CustomerFields
 from blueprints.customers.services import create_customer
-from blueprints.invoices.models import Invoice
+from blueprints.invoices.models import Invoice, InvoiceStatus
 from blueprints.invoices.preflight import padron_warnings
 from blueprints.invoices.preflight_adapter import arca_today, preflight_problems, preflight_warnings
 from blueprints.invoices.services import DraftInput, save_draft
@@ -159,3 +162,76 @@ def test_the_invoice_page_shows_the_padron_warning(app, owner, shop):
     preflight = api.post(f"/api/v1/invoices/{invoice_id}/preflight").get_json()
     assert preflight["ok"] is True and preflight["problems"] == []
     assert [w["message"] for w in preflight["warnings"]] == [warnings[0].message]
+
+
+UNKNOWN, INACTIVE, LONG_AGO = "20301112220", "20234567897", "27298765433"
+
+
+def test_the_nightly_refresh_asks_again_for_the_cuits_being_invoiced(app, shop):
+    """`customers.padron_refresh`: the receivers of drafts and of recent invoices get a fresh
+    padrón answer in the cache (one sign-in), an inactive one included (the review warns of
+    it); one invoiced long ago does not; an unknown CUIT is counted, not fatal. The preflight
+    warns from what the job cached."""
+    with app.test_request_context():
+        organization = db.session.get_one(Organization, shop)
+        ana = db.session.scalars(select(User).where(User.email == "ana@example.com")).one()
+        sync_points_of_sale(db.session, shop, get_arca(), ana)
+        point = db.session.scalars(
+            select(PointOfSale.id).where(PointOfSale.organization_id == shop)
+        ).first()
+        assert point is not None
+        today = arca_today(get_arca())
+        drafts = {}
+        for cuit in (MONOTRIBUTISTA, RI_COMPANY, UNKNOWN, INACTIVE, LONG_AGO):
+            # Saved as Responsable Inscripto: the padrón's answer disagrees for the monotributista.
+            fields = CustomerFields(
+                doc_type="80", doc_number=cuit, legal_name=f"Cliente {cuit}", iva_condition="1"
+            )
+            customer = create_customer(db.session, shop, fields, ana)
+            lines = [Line("Servicio", Decimal(1), Decimal("1210.00"), vat=5)]
+            draft = DraftInput(point, customer.id, today, lines)
+            drafts[cuit] = save_draft(db.session, organization, draft, None).id
+        # Rejected 60 days ago: no draft any more, and older than the refresh looks back.
+        old = db.session.get_one(Invoice, drafts[LONG_AGO])
+        old.status, old.issue_date = InvoiceStatus.REJECTED, today - dt.timedelta(days=60)
+        db.session.commit()
+        assert preflight_warnings(db.session.get_one(Invoice, drafts[MONOTRIBUTISTA])) == []
+        logins = get_arca().sandbox().login_count()
+
+        answer = app.test_cli_runner().invoke(args=["scheduler", "run", "customers.padron_refresh"])
+
+        assert answer.exit_code == 0, answer.output
+        assert (
+            "customers.padron_refresh: ok: 3 CUITs refreshed, 1 unknown or inactive, "
+            "0 organizations without a certificate" in answer.output
+        ), answer.output
+        assert get_arca().sandbox().login_count() <= logins + 1
+        refreshed = {cuit for cuit in drafts if cached_lookup(shop, cuit) is not None}
+        assert refreshed == {MONOTRIBUTISTA, RI_COMPANY, INACTIVE}  # its warning is news too
+        warnings = preflight_warnings(db.session.get_one(Invoice, drafts[MONOTRIBUTISTA]))
+        assert len(warnings) == 1 and "Responsable Monotributo" in warnings[0].message
+
+
+def test_the_refresh_names_an_organization_it_could_not_refresh(app, shop):
+    """ARCA failing for one organization fails the run, naming it, and caches nothing."""
+    with app.test_request_context():
+        organization = db.session.get_one(Organization, shop)
+        ana = db.session.scalars(select(User).where(User.email == "ana@example.com")).one()
+        sync_points_of_sale(db.session, shop, get_arca(), ana)
+        point = db.session.scalars(
+            select(PointOfSale.id).where(PointOfSale.organization_id == shop)
+        ).first()
+        assert point is not None
+        fields = CustomerFields(
+            doc_type="80", doc_number=RI_COMPANY, legal_name="Talleres", iva_condition="1"
+        )
+        customer = create_customer(db.session, shop, fields, ana)
+        lines = [Line("Servicio", Decimal(1), Decimal("1210.00"), vat=5)]
+        draft = DraftInput(point, customer.id, arca_today(get_arca()), lines)
+        save_draft(db.session, organization, draft, None)
+        get_arca().sandbox().faults.add(http_500(CONSTANCIA_SERVICE, "getPersona_v2"))
+        answer = app.test_cli_runner().invoke(args=["scheduler", "run", "customers.padron_refresh"])
+        assert answer.exit_code == 0, answer.output
+        assert "customers.padron_refresh: failed: RuntimeError: 0 CUITs refreshed" in answer.output
+        assert f"not refreshed: organization {shop}: " in answer.output
+        assert cached_lookup(shop, RI_COMPANY) is None
