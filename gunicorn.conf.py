@@ -76,7 +76,8 @@ accesslog = "-"  # stdout: the process manager's log
 errorlog = "-"
 # %(h)s is the client's address as ProxyFix resolved it: the access line is written after the
 # response, from the same environ ProxyFix rewrote. Paths and queries are redacted (below).
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# The last field is the response's X-Request-ID: the id the app's and the jobs' lines carry.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" %({x-request-id}o)s'
 
 # Every log record of the master and of the workers goes through the redacting record factory,
 # gunicorn's access log ("GET /reset/<token>") included, from the first line on; create_app()

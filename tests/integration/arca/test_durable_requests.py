@@ -85,8 +85,10 @@ class Workers:
         self.scheduler: subprocess.Popen[bytes] | None = None
         self.files: list[Any] = []
 
-    def start(self, count: int = 1) -> None:
-        if self.scheduler is None:
+    def start(self, count: int = 1, scheduler: bool = True) -> None:
+        """`count` more workers, and the scheduler unless it runs or `scheduler` is false (a
+        test of what `flask tasks dispatch` wakes wants no other dispatcher beside it)."""
+        if scheduler and self.scheduler is None:
             self.scheduler = self._spawn("scheduler", "scheduler.log")
         for _ in range(count):
             self.processes.append(self._spawn("worker", f"worker-{len(self.processes)}.log"))

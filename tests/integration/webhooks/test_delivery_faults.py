@@ -274,13 +274,14 @@ def test_a_flushed_redis_and_a_killed_worker_lose_no_delivery(
     """20 authorizations; a worker delivers 5, and is `kill -9`ed while the receiver holds the
     6th request (received, never answered); Redis is flushed with the rest still queued.
     `flask tasks dispatch` queues them again, a new worker delivers them: every event reaches
-    the receiver, the 6th twice, under the same webhook-id both times."""
+    the receiver, the 6th twice, under the same webhook-id both times. No scheduler runs: its
+    dispatcher would wake them before the command does."""
     receiver.hold_after = 5
     with running_app(worker_config):
         organization_id = certified()
         _endpoint_id, secret = new_endpoint(organization_id, receiver.url)
         invoice_ids = [authorize(draft(organization_id, [COFFEE]).id).id for _ in range(20)]
-        workers.start(1)
+        workers.start(1, scheduler=False)
         wait_for(lambda: receiver.holding.is_set(), workers, "the 6th request to be held")
         held = receiver.seen()[-1].webhook_id
         workers.kill(0)
@@ -294,7 +295,7 @@ def test_a_flushed_redis_and_a_killed_worker_lose_no_delivery(
         waiting = open_tasks()  # the deliveries, and whatever else the events asked for
         assert tasks_dispatch(workers).strip() == f"woke {waiting} tasks"
         assert queue.count == waiting
-        workers.start(1)
+        workers.start(1, scheduler=False)
         wait_for(lambda: open_tasks() == 0, workers, "every request")
 
         rows = deliveries()
