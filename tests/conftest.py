@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from flask_migrate import upgrade
 from rq import Queue
 
 from app import create_app
+from arca.sandbox import Sandbox
+from arca.sandbox.server import make_sandbox_server
 from core.db import db
 
 TEST_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"t" * 32).decode()
@@ -89,10 +92,17 @@ def database_url() -> Iterator[str]:
     `make test` sets it, else the local server on 127.0.0.1:5432 is used. No PostgreSQL is an
     error, never a skip: the integration tier exists to run against the real thing.
     """
-    server = sa.make_url(
-        os.environ.get("TALONARIO_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_SERVER)
-    )
-    name = f"talonario_test_{uuid.uuid4().hex[:12]}"
+    server = os.environ.get("TALONARIO_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_SERVER)
+    with new_database(server, "talonario_test") as url:
+        yield url
+
+
+@contextmanager
+def new_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on `server_url`'s server (its URL), dropped after with whatever
+    is still connected to it."""
+    server = sa.make_url(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -102,6 +112,20 @@ def database_url() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def served_sandbox(sandbox: Sandbox) -> Iterator[str]:
+    """`sandbox` served by the standalone threaded server on a free port: its base URL."""
+    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
 
 
 @pytest.fixture(scope="session")

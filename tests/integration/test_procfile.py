@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,49 +28,35 @@ from sqlalchemy import select
 
 from app import create_app
 from arca.sandbox import Sandbox, create_sandbox
-from arca.sandbox.server import make_sandbox_server
 from blueprints.invoices.models import InvoiceStatus
 from blueprints.organizations.models import Organization
 from core.db import db
 from tests.api import make_api_key
-from tests.conftest import base_config, close_connections
+from tests.conftest import base_config, close_connections, new_database, served_sandbox
 from tests.integration.arca.test_invoices_exactly_once import prepare
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # gunicorn, flask and honcho of this virtualenv
 START_SECONDS = 30
 STOP_SECONDS = 20
+PROCFILE_ENTRIES = ["web", "worker", "scheduler"]
 
 
 @pytest.fixture
 def sandbox_server() -> Iterator[tuple[Sandbox, str]]:
     sandbox = create_sandbox()
-    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield sandbox, f"http://127.0.0.1:{server.server_port}"
+        with served_sandbox(sandbox) as url:
+            yield sandbox, url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         sandbox.close()
 
 
 @pytest.fixture
 def fresh_database(database_url: str) -> Iterator[str]:
     """A database of its own on the test server: nothing migrated, nothing shared."""
-    server = sa.make_url(database_url)
-    name = f"talonario_procfile_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_database(database_url, "talonario_procfile") as url:
+        yield url
 
 
 @pytest.fixture
@@ -122,8 +107,8 @@ def test_procfile_processes_authorize_an_invoice_and_stop_cleanly(
         check=False,
     )
     assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
-    cuit, [invoice_id], secret, names = seed(config)
-    with honcho(env, port, names, tmp_path) as processes:
+    cuit, [invoice_id], secret = seed(config)
+    with honcho(env, port, PROCFILE_ENTRIES, tmp_path) as processes:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(f"{base}/readyz"), processes, "/readyz to answer 200")
         ready = requests.get(f"{base}/readyz", timeout=5).json()
@@ -146,12 +131,15 @@ def test_procfile_processes_authorize_an_invoice_and_stop_cleanly(
         )
         assert stored is not None and stored.cae == invoice["cae"]
 
-        # gunicorn's access log goes through the app's redaction (gunicorn.conf.py).
+        # gunicorn's access log goes through the app's redaction (gunicorn.conf.py) and ends
+        # with the request's id.
         token = secrets.token_urlsafe(32)
-        requests.get(f"{base}/readyz", params={"token": token}, timeout=5)
+        asked = {"X-Request-ID": f"procfile-{uuid.uuid4().hex}"}
+        requests.get(f"{base}/readyz", params={"token": token}, headers=asked, timeout=5)
         wait_until(lambda: "/readyz?token=" in processes.output(), processes, "the access log")
         assert token not in processes.output()
-        assert "/readyz?token=[redacted]" in processes.output()
+        [line] = [row for row in processes.output().splitlines() if "/readyz?token=" in row]
+        assert "/readyz?token=[redacted]" in line and line.endswith(asked["X-Request-ID"]), line
 
         # gunicorn preloads the app: its master opened a connection (the keys' canary) and
         # closed it before forking (gunicorn.conf.py), so no worker shares its socket.
@@ -161,7 +149,8 @@ def test_procfile_processes_authorize_an_invoice_and_stop_cleanly(
         assert any(connections_to(worker, port_of_postgres) for worker in workers)
 
         family = processes.descendants()
-        assert len(family) >= len(names) + 2, family  # gunicorn's master and its 2 workers
+        # gunicorn's master and its 2 workers beside the other entries
+        assert len(family) >= len(PROCFILE_ENTRIES) + 2, family
         returncode = processes.stop()
         assert returncode is not None, "honcho did not stop\n" + processes.output()
         survivors = [pid for pid in family if alive(pid)]
@@ -169,9 +158,8 @@ def test_procfile_processes_authorize_an_invoice_and_stop_cleanly(
     assert time.monotonic() - started < 60
 
 
-def seed(config: dict[str, Any]) -> tuple[str, list[int], str, list[str]]:
-    """A certified Responsable Inscripto with one Factura B draft and an API key; and the
-    Procfile entries to start (the scheduler's only once this build has its command)."""
+def seed(config: dict[str, Any]) -> tuple[str, list[int], str]:
+    """A certified Responsable Inscripto with one Factura B draft and an API key."""
     cuit, ids = prepare(config, count=1)
     app = create_app(dict(config))
     try:
@@ -181,10 +169,9 @@ def seed(config: dict[str, Any]) -> tuple[str, list[int], str, list[str]]:
             )
         assert organization_id is not None
         secret = make_api_key(app, organization_id)
-        names = ["web", "worker"] + (["scheduler"] if "scheduler" in app.cli.commands else [])
     finally:
         close_connections(app)
-    return cuit, ids, secret, names
+    return cuit, ids, secret
 
 
 class Processes:

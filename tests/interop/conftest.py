@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from arca.sandbox import Sandbox, SandboxConfig, create_sandbox
 from arca.sandbox.ca import SandboxCA
-from arca.sandbox.server import make_sandbox_server
+from tests.conftest import served_sandbox
 from tests.interop.venv import interop_python
 
 HERE = Path(__file__).resolve().parent
@@ -51,15 +50,10 @@ def interop_ca_key_pem() -> bytes:
 def http_sandbox(interop_ca_key_pem: bytes) -> Iterator[tuple[Sandbox, str]]:
     """A fresh in-memory sandbox served by the standalone threaded server on a free port."""
     sandbox = create_sandbox(config=SandboxConfig(ca_key_pem=interop_ca_key_pem))
-    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield sandbox, f"http://127.0.0.1:{server.server_port}"
+        with served_sandbox(sandbox) as url:
+            yield sandbox, url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
         sandbox.close()
 
 

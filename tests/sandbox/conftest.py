@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +9,7 @@ from werkzeug.test import Client
 
 from arca.sandbox import Sandbox, SandboxConfig, create_sandbox
 from arca.sandbox.ca import SandboxCA
-from arca.sandbox.server import make_sandbox_server
+from tests.conftest import served_sandbox
 from tests.sandbox.helpers import ISSUER, auth_xml, login
 
 
@@ -56,12 +55,5 @@ def auth(client: Client, sandbox: Sandbox, issuer: tuple[bytes, bytes]) -> str:
 @pytest.fixture
 def base_url(sandbox: Sandbox) -> Iterator[str]:
     """The sandbox served by the standalone threaded server on a free port."""
-    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with served_sandbox(sandbox) as url:
+        yield url

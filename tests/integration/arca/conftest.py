@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -14,12 +13,11 @@ import requests
 
 from arca.environments import Environment, sandbox_environment
 from arca.sandbox import Sandbox, create_sandbox
-from arca.sandbox.server import make_sandbox_server
 from arca.tickets import Credential
 from arca.transport import Timeouts, build_session
 from arca.wsaa import AccessTicket, WsaaClient, build_tra, sign_tra
 from arca.wsfe import CaeRequest, VatAmount, VoucherDetail, WsfeClient, static_auth
-from tests.conftest import base_config
+from tests.conftest import base_config, served_sandbox
 
 ISSUER_CUIT = "30712345671"  # Almacén Demo SRL, Responsable Inscripto
 TIMEOUTS = Timeouts(connect=2, read=5)
@@ -28,15 +26,10 @@ TIMEOUTS = Timeouts(connect=2, read=5)
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[tuple[Sandbox, str]]:
     sandbox = create_sandbox()
-    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield sandbox, f"http://127.0.0.1:{server.server_port}"
+        with served_sandbox(sandbox) as url:
+            yield sandbox, url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         sandbox.close()
 
 
