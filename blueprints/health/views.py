@@ -8,9 +8,7 @@ the database, Redis, the schema at the migrations' head, the encryption keys.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,14 @@ from sqlalchemy import text
 from core.cache import get_cache
 from core.crypto import configured_keyring, keys_open_canary
 from core.db import db
+from core.scheduler import scheduler_status
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 Check = dict[str, Any]
 AT_HEAD = "talonario.migrations_at_head"  # app.extensions key: the cached positive answer
+PUBLIC_SCHEDULER_FIELDS = ("name", "state", "overdue", "last_finished_at")
 
 
 @bp.get("/healthz")
@@ -41,7 +41,7 @@ def readyz() -> Response:
     """Readiness: 200 when the database and the cache answer, the schema is at the migrations'
     head and the encryption keys open the canary; else 503 naming the failed checks in `failed`:
     status "unavailable" (database, cache or schema) or "degraded" (keys that can't open the
-    secrets: every ARCA action would fail). `scheduler` (when the scheduler exists) only informs.
+    secrets: every ARCA action would fail). `scheduler` only informs.
     """
     database = check_database()
     cache = check_cache()
@@ -53,8 +53,8 @@ def readyz() -> Response:
     body["failed"] = [name for name, check in checks.items() if not check["ok"]]
     # Read from the database: asked only when it answers (a failed read there would leave
     # the request's session broken for the teardown).
-    if database["ok"] and (scheduler := scheduler_summary()) is not None:
-        body["scheduler"] = scheduler
+    if database["ok"]:
+        body["scheduler"] = scheduler_summary()
     return no_store(jsonify(body), 200 if status == "ok" else 503)
 
 
@@ -136,25 +136,12 @@ def overall_status(checks: dict[str, Check]) -> str:
 
 
 def scheduler_summary() -> Any:
-    """The last scheduled runs (`core.scheduler.scheduler_status()`), for whoever reads the probe.
-    Informative only: a late chore is the scheduler's alarm, not a reason to stop serving. None
-    when this build has no scheduler."""
+    """Each periodic job's state, for whoever reads the probe. Anyone may: no notes or errors
+    (they name organizations and ARCA's answers; `flask --app app scheduler status` has them).
+    Informative only: a late job is the scheduler's alarm, not a reason to stop serving."""
     try:
-        status = scheduler_status_function()
-        return None if status is None else status()
+        return [{key: job[key] for key in PUBLIC_SCHEDULER_FIELDS} for job in scheduler_status()]
     except Exception as error:  # never fails readiness
         db.session.rollback()
         log.warning("readyz: scheduler status failed: %s", type(error).__name__)
         return {"error": type(error).__name__}
-
-
-def scheduler_status_function() -> Callable[[], Any] | None:
-    """`core.scheduler.scheduler_status` when that module exists (it comes with the scheduler)."""
-    try:
-        module = importlib.import_module("core.scheduler")
-    except ModuleNotFoundError as error:
-        if error.name != "core.scheduler":
-            raise  # the module is there but something it needs is not: say so
-        return None
-    function = getattr(module, "scheduler_status", None)
-    return function if callable(function) else None

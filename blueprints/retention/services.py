@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from blueprints.invoices.models import (
     InvoiceVat,
 )
 from blueprints.invoices.printing import invoice_pdf
+from blueprints.organizations.closing import purge_closed
 from blueprints.organizations.models import Organization
 from blueprints.retention import archive, policy
 from blueprints.webhooks import retention as webhook_log
@@ -489,11 +489,6 @@ def rows_of(session: DbSession, table: Table, column: str, ids: list[int]) -> li
 def purge_closed_organizations(session: DbSession, today: dt.date, report: Report) -> None:
     """Closed organizations left with no voucher within retention: their whole audit chain
     archived, then `purge_closed` (blueprints/organizations/closing.py) deletes them."""
-    try:
-        closing = importlib.import_module("blueprints.organizations.closing")
-    except ImportError:
-        report.notes.append("closed organizations not purged: organizations.closing is missing")
-        return
     closed = list(session.scalars(select(Organization).where(Organization.closed_at.is_not(None))))
     session.commit()
     for organization in closed:
@@ -503,7 +498,7 @@ def purge_closed_organizations(session: DbSession, today: dt.date, report: Repor
             report.add("organizations", 1, organization.cuit)
             continue
         archive_whole_chain(session, organization)
-        if closing.purge_closed(session, organization.id, today):
+        if purge_closed(session, organization.id, today):
             report.add("organizations", 1, organization.cuit)
 
 

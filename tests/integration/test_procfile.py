@@ -1,8 +1,8 @@
 """The Procfile, as deployed (issue #19): `flask db upgrade` on a brand-new database, then
-`honcho start` runs gunicorn with gunicorn.conf.py, the RQ worker and (when this build has it)
-the scheduler over real PostgreSQL, Redis and the standalone ARCA sandbox (real HTTP and SOAP,
-one sandbox shared by the web and the worker). An invoice authorized through the web API must be
-authorized by the worker; then every process stops on SIGTERM, leaving none behind.
+`honcho start` runs gunicorn with gunicorn.conf.py, the RQ worker and the scheduler over real
+PostgreSQL, Redis and the standalone ARCA sandbox (real HTTP and SOAP, one sandbox shared by the
+web and the worker). An invoice authorized through the web API must be authorized by the worker;
+then every process stops on SIGTERM, leaving none behind.
 """
 
 from __future__ import annotations
