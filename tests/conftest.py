@@ -6,10 +6,11 @@ import base64
 import logging
 import os
 import re
+import socketserver
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,17 +116,22 @@ def new_database(server_url: str, prefix: str) -> Iterator[str]:
 
 
 @contextmanager
-def served_sandbox(sandbox: Sandbox) -> Iterator[str]:
-    """`sandbox` served by the standalone threaded server on a free port: its base URL."""
-    server = make_sandbox_server(sandbox, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def serving(server: socketserver.BaseServer, name: str = "test-server") -> Iterator[str]:
+    """`server` (bound to a port of 127.0.0.1, not started) answering in a thread for the
+    block: its base URL. Stopped and closed after."""
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
-        thread.join(10)
+        thread.join(timeout=10)
+
+
+def served_sandbox(sandbox: Sandbox) -> AbstractContextManager[str]:
+    """`sandbox` served by the standalone threaded server on a free port: its base URL."""
+    return serving(make_sandbox_server(sandbox, "127.0.0.1", 0), "sandbox")
 
 
 @pytest.fixture(scope="session")

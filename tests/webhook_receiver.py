@@ -24,6 +24,8 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from tests.conftest import serving
+
 HOLD_LIMIT_SECONDS = 30.0
 
 
@@ -113,14 +115,9 @@ def _handler(state: FaultyReceiver) -> type[BaseHTTPRequestHandler]:
 def faulty_receiver() -> Iterator[FaultyReceiver]:
     """Serve a FaultyReceiver on a free port of 127.0.0.1 for the block."""
     state = FaultyReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    try:
-        yield state
-    finally:
-        state.released.set()  # no handler left waiting on a hold
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(state)), "receiver") as origin:
+        state.url = f"{origin}/hooks"
+        try:
+            yield state
+        finally:
+            state.released.set()  # no handler left waiting on a hold

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from playwright.sync_api import (
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from core.db import db
-from tests.conftest import close_connections, make_app, wipe
+from tests.conftest import close_connections, make_app, serving, wipe
 
 HERE = Path(__file__).parent
 ARTIFACTS = HERE / "artifacts"
@@ -97,14 +96,8 @@ def live_server(live_app: Flask) -> Iterator[str]:
     server = make_server(
         "127.0.0.1", 0, live_app, threaded=True, request_handler=QuietRequestHandler
     )
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(server, "live-server") as base_url:
+        yield base_url
 
 
 @pytest.fixture(autouse=True)

@@ -167,30 +167,36 @@ def test_the_invoice_page_shows_the_padron_warning(app, owner, shop):
 UNKNOWN, INACTIVE, LONG_AGO = "20301112220", "20234567897", "27298765433"
 
 
+def drafts_for(shop: int, cuits: tuple[str, ...]) -> dict[str, int]:
+    """A Factura draft to a new customer for each CUIT, saved as Responsable Inscripto (the
+    padrón's answer disagrees for the monotributista); their ids by CUIT."""
+    organization = db.session.get_one(Organization, shop)
+    ana = db.session.scalars(select(User).where(User.email == "ana@example.com")).one()
+    sync_points_of_sale(db.session, shop, get_arca(), ana)
+    point = db.session.scalars(
+        select(PointOfSale.id).where(PointOfSale.organization_id == shop)
+    ).first()
+    assert point is not None
+    drafts = {}
+    for cuit in cuits:
+        fields = CustomerFields(
+            doc_type="80", doc_number=cuit, legal_name=f"Cliente {cuit}", iva_condition="1"
+        )
+        customer = create_customer(db.session, shop, fields, ana)
+        lines = [Line("Servicio", Decimal(1), Decimal("1210.00"), vat=5)]
+        draft = DraftInput(point, customer.id, arca_today(get_arca()), lines)
+        drafts[cuit] = save_draft(db.session, organization, draft, None).id
+    return drafts
+
+
 def test_the_nightly_refresh_asks_again_for_the_cuits_being_invoiced(app, shop):
     """`customers.padron_refresh`: the receivers of drafts and of recent invoices get a fresh
     padrón answer in the cache (one sign-in), an inactive one included (the review warns of
     it); one invoiced long ago does not; an unknown CUIT is counted, not fatal. The preflight
     warns from what the job cached."""
     with app.test_request_context():
-        organization = db.session.get_one(Organization, shop)
-        ana = db.session.scalars(select(User).where(User.email == "ana@example.com")).one()
-        sync_points_of_sale(db.session, shop, get_arca(), ana)
-        point = db.session.scalars(
-            select(PointOfSale.id).where(PointOfSale.organization_id == shop)
-        ).first()
-        assert point is not None
+        drafts = drafts_for(shop, (MONOTRIBUTISTA, RI_COMPANY, UNKNOWN, INACTIVE, LONG_AGO))
         today = arca_today(get_arca())
-        drafts = {}
-        for cuit in (MONOTRIBUTISTA, RI_COMPANY, UNKNOWN, INACTIVE, LONG_AGO):
-            # Saved as Responsable Inscripto: the padrón's answer disagrees for the monotributista.
-            fields = CustomerFields(
-                doc_type="80", doc_number=cuit, legal_name=f"Cliente {cuit}", iva_condition="1"
-            )
-            customer = create_customer(db.session, shop, fields, ana)
-            lines = [Line("Servicio", Decimal(1), Decimal("1210.00"), vat=5)]
-            draft = DraftInput(point, customer.id, today, lines)
-            drafts[cuit] = save_draft(db.session, organization, draft, None).id
         # Rejected 60 days ago: no draft any more, and older than the refresh looks back.
         old = db.session.get_one(Invoice, drafts[LONG_AGO])
         old.status, old.issue_date = InvoiceStatus.REJECTED, today - dt.timedelta(days=60)
@@ -215,20 +221,7 @@ def test_the_nightly_refresh_asks_again_for_the_cuits_being_invoiced(app, shop):
 def test_the_refresh_names_an_organization_it_could_not_refresh(app, shop):
     """ARCA failing for one organization fails the run, naming it, and caches nothing."""
     with app.test_request_context():
-        organization = db.session.get_one(Organization, shop)
-        ana = db.session.scalars(select(User).where(User.email == "ana@example.com")).one()
-        sync_points_of_sale(db.session, shop, get_arca(), ana)
-        point = db.session.scalars(
-            select(PointOfSale.id).where(PointOfSale.organization_id == shop)
-        ).first()
-        assert point is not None
-        fields = CustomerFields(
-            doc_type="80", doc_number=RI_COMPANY, legal_name="Talleres", iva_condition="1"
-        )
-        customer = create_customer(db.session, shop, fields, ana)
-        lines = [Line("Servicio", Decimal(1), Decimal("1210.00"), vat=5)]
-        draft = DraftInput(point, customer.id, arca_today(get_arca()), lines)
-        save_draft(db.session, organization, draft, None)
+        drafts_for(shop, (RI_COMPANY,))
         get_arca().sandbox().faults.add(http_500(CONSTANCIA_SERVICE, "getPersona_v2"))
         answer = app.test_cli_runner().invoke(args=["scheduler", "run", "customers.padron_refresh"])
         assert answer.exit_code == 0, answer.output

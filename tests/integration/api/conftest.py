@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+from tests.conftest import serving
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -19,11 +20,5 @@ class QuietHandler(WSGIRequestHandler):
 def served(app: Flask) -> Iterator[str]:
     """The test app on a threaded HTTP server (a thread per request); yields its origin."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(server) as origin:
+        yield origin

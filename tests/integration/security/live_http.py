@@ -5,7 +5,6 @@ like a browser: cookies kept, forms posted with their CSRF token."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html import unescape
@@ -15,6 +14,8 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.conftest import serving
+
 _TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -22,15 +23,8 @@ _TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 def serve(app: Flask) -> Iterator[str]:
     """`app` on a threaded werkzeug server on a free port (werkzeug's own access log on);
     yields its base URL and stops it after."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="security-live", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(make_server("127.0.0.1", 0, app, threaded=True), "security-live") as base_url:
+        yield base_url
 
 
 class Browser:

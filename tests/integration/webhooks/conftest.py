@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from blueprints.webhooks.views import bp as webhooks_bp
-from tests.conftest import close_connections, make_app, wipe
+from tests.conftest import close_connections, make_app, serving, wipe
 
 
 @pytest.fixture(scope="session")
@@ -87,12 +87,6 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as origin:
+        state.url = f"{origin}/hooks"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
