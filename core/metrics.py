@@ -13,8 +13,9 @@ Counted as things happen (module-level metrics, one set per process):
 - `talonario_webhook_attempts_total{result,status_class}`: every webhook POST.
 
 Read at scrape time: `talonario_cache_hit_ratio{cache}` (from the lookup counters above, summed
-over every process), `talonario_rq_queue_length`, `talonario_tasks_pending{kind}` and
-`talonario_outbox_pending{outbox}` (events to fan out, emails, webhook deliveries).
+over every process), `talonario_rq_queue_length`, `talonario_tasks_pending{kind}`,
+`talonario_outbox_pending{outbox}` (events to fan out, emails, webhook deliveries) and each
+periodic job's last run (`talonario_scheduled_job_*{job}`).
 
 `/metrics` answers only with `Authorization: Bearer <TALONARIO_METRICS_TOKEN>`; without a token
 configured it is not there at all (404), so a forgotten setting never exposes it.
@@ -33,6 +34,7 @@ import math
 import os
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
@@ -209,6 +211,7 @@ class ScrapeCollector(Collector):
             ratio.add_metric([cache], hits / lookups if lookups else math.nan)
         yield ratio
         yield from backlog()
+        yield from scheduled_jobs()
 
 
 def backlog() -> Iterator[Metric]:
@@ -243,6 +246,51 @@ def backlog() -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "talonario_backlog_up", "1 when the queue and outboxes were read.", value=up
     )
+
+
+def scheduled_jobs() -> Iterator[Metric]:
+    """Each periodic job's last run (core/scheduler.py's `scheduled_jobs` rows), for alerts
+    such as "retention has not succeeded for two days" (`time() - …_finished_timestamp…`)."""
+    finished = GaugeMetricFamily(
+        "talonario_scheduled_job_last_finished_timestamp_seconds",
+        "When the periodic job's last run ended (Unix time).",
+        labels=["job"],
+    )
+    succeeded = GaugeMetricFamily(
+        "talonario_scheduled_job_last_run_ok",
+        "1 when the periodic job's last run ended well, 0 when it failed.",
+        labels=["job"],
+    )
+    runs = GaugeMetricFamily(
+        "talonario_scheduled_job_runs", "Runs of the periodic job, ever.", labels=["job"]
+    )
+    failures = GaugeMetricFamily(
+        "talonario_scheduled_job_failures", "Failed runs of the periodic job, ever.", labels=["job"]
+    )
+    try:
+        rows = _scheduled_rows()
+    except SQLAlchemyError as error:
+        log.warning("metrics: scheduled jobs unreadable: %s", type(error).__name__)
+        db.session.rollback()
+        return
+    for name, last_finished_at, outcome, run_count, failure_count in rows:
+        runs.add_metric([name], run_count)
+        failures.add_metric([name], failure_count)
+        if last_finished_at is not None:
+            finished.add_metric([name], last_finished_at.timestamp())
+            succeeded.add_metric([name], 1.0 if outcome == "ok" else 0.0)
+    yield from (finished, succeeded, runs, failures)
+
+
+def _scheduled_rows() -> list[Any]:
+    jobs = db.metadata.tables["scheduled_jobs"]
+    query = select(
+        jobs.c.name, jobs.c.last_finished_at, jobs.c.outcome, jobs.c.runs, jobs.c.failures
+    ).order_by(jobs.c.name)
+    with system_scope(db.session):
+        rows = list(db.session.execute(query).all())
+        db.session.commit()
+    return rows
 
 
 def _job_queue() -> Queue | None:

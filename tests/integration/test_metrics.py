@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -280,3 +281,19 @@ def test_a_request_id_is_made_when_none_or_a_bad_one_is_given(app: Flask) -> Non
     for bad in ("a b", "x" * 65, "<script>", "ñandú"):
         answer = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
         assert answer != bad and len(answer) == 32
+
+
+def test_each_periodic_jobs_last_run_is_there_for_alerts(metrics_app: Flask) -> None:
+    """The scheduler's record of a job (its `scheduled_jobs` row) as gauges: runs, failures,
+    when the last run ended and whether it ended well."""
+    job = "webhooks.prune"
+    before = scrape(metrics_app)
+    started = time.time()
+    answer = metrics_app.test_cli_runner().invoke(args=["scheduler", "run", job])
+    assert answer.exit_code == 0 and f"{job}: ok" in answer.output, answer.output
+    after = scrape(metrics_app)
+    assert moved(before, after, "talonario_scheduled_job_runs", job=job) == 1
+    assert moved(before, after, "talonario_scheduled_job_failures", job=job) == 0
+    assert value(after, "talonario_scheduled_job_last_run_ok", job=job) == 1
+    finished = value(after, "talonario_scheduled_job_last_finished_timestamp_seconds", job=job)
+    assert started - 1 <= finished <= time.time() + 1
